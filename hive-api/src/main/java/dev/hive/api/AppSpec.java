@@ -1,0 +1,370 @@
+package dev.hive.api;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * What an app is: its name, what it runs (a command or an image), on which runtime, how many
+ * replicas, its ports, environment, resources, health check and restart policy. Immutable; made
+ * by {@link #builder(String)}, whose setters validate their argument at once and whose {@link
+ * Builder#build()} checks the whole.
+ *
+ * <pre>{@code
+ * AppSpec web = AppSpec.builder("web")
+ *     .command("python3 -m http.server $PORT")
+ *     .port(8080)
+ *     .replicas(3)
+ *     .healthCheck(HealthCheck.http("/"))
+ *     .build();
+ * }</pre>
+ */
+public final class AppSpec {
+  /** Most replicas one app may ask for. */
+  public static final int MAX_REPLICAS = 10_000;
+
+  private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?");
+  private static final Pattern ENV_KEY = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+  private static final Pattern RUNTIME = Pattern.compile("[a-z][a-z0-9-]{0,31}");
+
+  private final String name;
+  private final String command;
+  private final String image;
+  private final String runtime;
+  private final int replicas;
+  private final double cpus;
+  private final long memoryBytes;
+  private final List<PortSpec> ports;
+  private final Map<String, String> env;
+  private final HealthCheck healthCheck;
+  private final RestartPolicy restartPolicy;
+
+  private AppSpec(Builder b) {
+    this.name = b.name;
+    this.command = b.command;
+    this.image = b.image;
+    this.runtime = b.runtime;
+    this.replicas = b.replicas;
+    this.cpus = b.cpus;
+    this.memoryBytes = b.memoryBytes;
+    this.ports = List.copyOf(b.ports);
+    this.env = Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
+    this.healthCheck = b.healthCheck;
+    this.restartPolicy = b.restartPolicy;
+  }
+
+  /**
+   * Starts a spec for the app {@code name}.
+   *
+   * @throws InvalidSpecException if the name is not a DNS label of 1-40 lowercase letters, digits
+   *     and '-'
+   */
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  /** Returns a builder holding this spec's values, to derive a changed spec. */
+  public Builder toBuilder() {
+    Builder b = new Builder(name);
+    b.command = command;
+    b.image = image;
+    b.runtime = runtime;
+    b.replicas = replicas;
+    b.cpus = cpus;
+    b.memoryBytes = memoryBytes;
+    b.ports.addAll(ports);
+    b.env.putAll(env);
+    b.healthCheck = healthCheck;
+    b.restartPolicy = restartPolicy;
+    return b;
+  }
+
+  /** Returns the app's name, unique in the cluster. */
+  public String name() {
+    return name;
+  }
+
+  /** Returns the shell command a process runtime runs, or null when the app runs an image. */
+  public String command() {
+    return command;
+  }
+
+  /** Returns the container image, or null when the app runs a command. */
+  public String image() {
+    return image;
+  }
+
+  /** Returns the runtime's name, or null for the node's default runtime. */
+  public String runtime() {
+    return runtime;
+  }
+
+  /** Returns the desired number of instances. */
+  public int replicas() {
+    return replicas;
+  }
+
+  /** Returns the CPU limit per instance in cores, 0 for none. */
+  public double cpus() {
+    return cpus;
+  }
+
+  /** Returns the memory limit per instance in bytes, 0 for none. */
+  public long memoryBytes() {
+    return memoryBytes;
+  }
+
+  /** Returns the declared ports, in order; the first is {@code PORT}. */
+  public List<PortSpec> ports() {
+    return ports;
+  }
+
+  /** Returns the environment given to every instance. */
+  public Map<String, String> env() {
+    return env;
+  }
+
+  /** Returns the health check, or null when the app has none. */
+  public HealthCheck healthCheck() {
+    return healthCheck;
+  }
+
+  /** Returns the restart policy. */
+  public RestartPolicy restartPolicy() {
+    return restartPolicy;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof AppSpec)) {
+      return false;
+    }
+    AppSpec s = (AppSpec) o;
+    return name.equals(s.name)
+        && Objects.equals(command, s.command)
+        && Objects.equals(image, s.image)
+        && Objects.equals(runtime, s.runtime)
+        && replicas == s.replicas
+        && Double.compare(cpus, s.cpus) == 0
+        && memoryBytes == s.memoryBytes
+        && ports.equals(s.ports)
+        && env.equals(s.env)
+        && Objects.equals(healthCheck, s.healthCheck)
+        && restartPolicy == s.restartPolicy;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(name, command, image, runtime, replicas, cpus, memoryBytes, ports, env, healthCheck, restartPolicy);
+  }
+
+  @Override
+  public String toString() {
+    return "AppSpec{" + name + ", " + (command != null ? "command=" + command : "image=" + image) + ", replicas=" + replicas + "}";
+  }
+
+  /** Builds an {@link AppSpec}; every setter checks its argument and names the field at fault. */
+  public static final class Builder {
+    private final String name;
+    private String command;
+    private String image;
+    private String runtime;
+    private int replicas = 1;
+    private double cpus;
+    private long memoryBytes;
+    private final List<PortSpec> ports = new ArrayList<>();
+    private final Map<String, String> env = new LinkedHashMap<>();
+    private HealthCheck healthCheck;
+    private RestartPolicy restartPolicy = RestartPolicy.ALWAYS;
+
+    private Builder(String name) {
+      if (name == null || name.isBlank()) {
+        throw new InvalidSpecException("name", "an app needs a name; use 1-40 lowercase letters, digits and '-'");
+      }
+      if (!NAME.matcher(name).matches()) {
+        throw new InvalidSpecException(
+            "name", "'" + name + "' is not a valid app name; use 1-40 lowercase letters, digits and '-', not starting or ending with '-'");
+      }
+      this.name = name;
+    }
+
+    /**
+     * Runs {@code command} through {@code /bin/sh -c}; {@code $PORT} and the app's env are set.
+     *
+     * @throws InvalidSpecException if the command is blank
+     */
+    public Builder command(String command) {
+      if (command == null || command.isBlank()) {
+        throw new InvalidSpecException("command", "the command is empty; give the program and its arguments");
+      }
+      if (command.indexOf('\0') >= 0) {
+        throw new InvalidSpecException("command", "the command holds a NUL character");
+      }
+      this.command = command.strip();
+      return this;
+    }
+
+    /**
+     * Runs the container image {@code image} (on a container runtime).
+     *
+     * @throws InvalidSpecException if the image name is blank or holds whitespace
+     */
+    public Builder image(String image) {
+      if (image == null || image.isBlank() || image.chars().anyMatch(Character::isWhitespace)) {
+        throw new InvalidSpecException("image", "'" + image + "' is not an image name, such as localhost/busybox:latest");
+      }
+      this.image = image;
+      return this;
+    }
+
+    /**
+     * Names the runtime that runs the instances ({@code process}, or a plugin's name).
+     *
+     * @throws InvalidSpecException if the name is not a runtime name
+     */
+    public Builder runtime(String runtime) {
+      if (runtime == null || !RUNTIME.matcher(runtime).matches()) {
+        throw new InvalidSpecException("runtime", "'" + runtime + "' is not a runtime name such as process, docker or podman");
+      }
+      this.runtime = runtime;
+      return this;
+    }
+
+    /**
+     * Sets the desired number of instances.
+     *
+     * @throws InvalidSpecException if {@code replicas} is negative or over {@value #MAX_REPLICAS}
+     */
+    public Builder replicas(int replicas) {
+      this.replicas = checkReplicas(replicas);
+      return this;
+    }
+
+    /**
+     * Limits each instance to {@code cpus} cores (0 for no limit).
+     *
+     * @throws InvalidSpecException if negative, not finite, or over 1024
+     */
+    public Builder cpus(double cpus) {
+      if (!(cpus >= 0 && cpus <= 1024)) {
+        throw new InvalidSpecException("cpus", cpus + " is not a CPU count; use 0 (no limit) to 1024, e.g. 0.5");
+      }
+      this.cpus = cpus;
+      return this;
+    }
+
+    /**
+     * Limits each instance to {@code bytes} of memory (0 for no limit).
+     *
+     * @throws InvalidSpecException if negative or non-zero and under 4 MiB
+     */
+    public Builder memoryBytes(long bytes) {
+      if (bytes < 0 || (bytes > 0 && bytes < 4L * 1024 * 1024)) {
+        throw new InvalidSpecException("memory", bytes + " bytes is too small; use 0 (no limit) or at least 4M");
+      }
+      this.memoryBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Declares a port named by its number.
+     *
+     * @throws InvalidSpecException if out of range or declared twice
+     */
+    public Builder port(int port) {
+      return port(PortSpec.of(port));
+    }
+
+    /**
+     * Declares a port.
+     *
+     * @throws InvalidSpecException if its name is declared twice
+     */
+    public Builder port(PortSpec port) {
+      Objects.requireNonNull(port, "port");
+      for (PortSpec p : ports) {
+        if (p.name().equals(port.name())) {
+          throw new InvalidSpecException("port", "'" + port.name() + "' is declared twice");
+        }
+      }
+      ports.add(port);
+      return this;
+    }
+
+    /**
+     * Sets one environment variable.
+     *
+     * @throws InvalidSpecException if the key is not a shell variable name or starts with {@code
+     *     PORT} or {@code HIVE_} (Hive sets those)
+     */
+    public Builder env(String key, String value) {
+      if (key == null || !ENV_KEY.matcher(key).matches()) {
+        throw new InvalidSpecException("env", "'" + key + "' is not a variable name; use letters, digits and '_'");
+      }
+      if (key.equals("PORT") || key.startsWith("PORT_") || key.startsWith("HIVE_")) {
+        throw new InvalidSpecException("env", "'" + key + "' is set by Hive; choose another name");
+      }
+      if (value == null || value.indexOf('\0') >= 0) {
+        throw new InvalidSpecException("env", "the value of '" + key + "' is missing or holds a NUL character");
+      }
+      env.put(key, value);
+      return this;
+    }
+
+    /** Sets the health check, or removes it with null. */
+    public Builder healthCheck(HealthCheck healthCheck) {
+      this.healthCheck = healthCheck;
+      return this;
+    }
+
+    /**
+     * Sets the restart policy.
+     *
+     * @throws InvalidSpecException if null
+     */
+    public Builder restartPolicy(RestartPolicy policy) {
+      if (policy == null) {
+        throw new InvalidSpecException("restart", "missing; use always, on-failure or never");
+      }
+      this.restartPolicy = policy;
+      return this;
+    }
+
+    /**
+     * Checks the whole and builds the spec.
+     *
+     * @throws InvalidSpecException if neither or both of command and image are set, or a health
+     *     check needs a port and none is declared
+     */
+    public AppSpec build() {
+      if ((command == null) == (image == null)) {
+        throw new InvalidSpecException(
+            "command", command == null ? "an app runs a command or an image; give one of them" : "give a command or an image, not both");
+      }
+      if (healthCheck != null && healthCheck.type() != HealthCheck.Type.EXEC && ports.isEmpty()) {
+        throw new InvalidSpecException("port", "a " + healthCheck.type() + " health check needs a port; declare one with --port");
+      }
+      return new AppSpec(this);
+    }
+
+    static int checkReplicas(int replicas) {
+      if (replicas < 0 || replicas > MAX_REPLICAS) {
+        throw new InvalidSpecException("replicas", replicas + " is out of range; use 0.." + MAX_REPLICAS);
+      }
+      return replicas;
+    }
+  }
+
+  /**
+   * Checks a replica count as the builder does.
+   *
+   * @throws InvalidSpecException if {@code replicas} is negative or over {@value #MAX_REPLICAS}
+   */
+  public static int checkReplicas(int replicas) {
+    return Builder.checkReplicas(replicas);
+  }
+}

@@ -1,0 +1,42 @@
+package dev.hive.api;
+
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * A running Hive node and its view of the cluster: the one owner of Hive's threads, sockets and
+ * files. Close it to stop the node; workloads it started keep running unless their apps were
+ * deleted, and are adopted when a node starts again on the same data dir.
+ */
+public interface Cluster extends AutoCloseable {
+  /** Returns the node this object runs. */
+  Node localNode();
+
+  /** Returns every node of the cluster. */
+  List<Node> nodes();
+
+  /** Returns the cluster's apps. */
+  Apps apps();
+
+  /** Checks the local node and returns the outcome. */
+  ClusterHealth health();
+
+  /**
+   * Calls {@code listener} for every event from now on, on one Hive thread, in order. A listener
+   * that throws is logged and kept.
+   *
+   * @return the subscription; close it to unsubscribe
+   */
+  Subscription subscribe(Consumer<HiveEvent> listener);
+
+  /**
+   * Returns the base URL of the node's REST API.
+   *
+   * @throws UnavailableException if the API was not enabled with {@link Hive.Builder#httpPort(int)}
+   */
+  String apiUrl();
+
+  /** Stops the node: its threads, sockets and store. Idempotent. */
+  @Override
+  void close();
+}

@@ -1,0 +1,108 @@
+package dev.hive.api;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The validated settings of one node, made by {@link Hive.Builder}. Immutable. The engine reads
+ * it; applications use the builder.
+ */
+public final class HiveConfig {
+  private final String clusterName;
+  private final String nodeName;
+  private final Path dataDir;
+  private final String httpHost;
+  private final int httpPort;
+  private final Map<String, String> labels;
+  private final double cpus;
+  private final long memoryBytes;
+  private final String runtime;
+  private final String store;
+  private final List<HivePlugin> plugins;
+  private final Clock clock;
+  private final Map<String, String> settings;
+
+  HiveConfig(Hive.Builder b) {
+    this.clusterName = b.clusterName;
+    this.nodeName = b.nodeName;
+    this.dataDir = b.dataDir;
+    this.httpHost = b.httpHost;
+    this.httpPort = b.httpPort;
+    this.labels = Map.copyOf(b.labels);
+    this.cpus = b.cpus;
+    this.memoryBytes = b.memoryBytes;
+    this.runtime = b.runtime;
+    this.store = b.store;
+    this.plugins = List.copyOf(b.plugins);
+    this.clock = b.clock;
+    this.settings = Map.copyOf(b.settings);
+  }
+
+  /** Returns the cluster's name. */
+  public String clusterName() {
+    return clusterName;
+  }
+
+  /** Returns the node's name, if one was set (otherwise the host name is used). */
+  public Optional<String> nodeName() {
+    return Optional.ofNullable(nodeName);
+  }
+
+  /** Returns the directory that holds the node's state, logs and workloads' files. */
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  /** Returns the address the REST API binds. */
+  public String httpHost() {
+    return httpHost;
+  }
+
+  /** Returns the REST API port: -1 for no API, 0 for any free port. */
+  public int httpPort() {
+    return httpPort;
+  }
+
+  /** Returns the node's labels. */
+  public Map<String, String> labels() {
+    return labels;
+  }
+
+  /** Returns the CPU cores offered to workloads, 0 to detect them. */
+  public double cpus() {
+    return cpus;
+  }
+
+  /** Returns the memory offered to workloads, 0 to detect it. */
+  public long memoryBytes() {
+    return memoryBytes;
+  }
+
+  /** Returns the default runtime's name, if one was chosen; otherwise providers are tried by priority. */
+  public Optional<String> runtime() {
+    return Optional.ofNullable(runtime);
+  }
+
+  /** Returns the store's name, if one was chosen; otherwise providers are tried by priority. */
+  public Optional<String> store() {
+    return Optional.ofNullable(store);
+  }
+
+  /** Returns the plugin providers handed over directly, which take precedence over found ones. */
+  public List<HivePlugin> plugins() {
+    return plugins;
+  }
+
+  /** Returns the clock Hive reads time from. */
+  public Clock clock() {
+    return clock;
+  }
+
+  /** Returns free-form settings for plugins, such as {@code hive.process.grace=5s}. */
+  public Map<String, String> settings() {
+    return settings;
+  }
+}

@@ -1,0 +1,35 @@
+package dev.hive.api;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** A read-only view of a node of the cluster. */
+public interface Node {
+  /** Returns the node's id, stable across restarts on the same data dir. */
+  String id();
+
+  /** Returns its human name (the host name unless configured). */
+  String name();
+
+  /** Returns the address other nodes and clients reach it at. */
+  String address();
+
+  /** Returns its labels. */
+  Map<String, String> labels();
+
+  /** Returns the CPU cores it offers to workloads. */
+  double cpus();
+
+  /** Returns the memory it offers to workloads, in bytes. */
+  long memoryBytes();
+
+  /** Returns the names of the workload runtimes it has. */
+  List<String> runtimes();
+
+  /** Returns when its agent started. */
+  Instant startedAt();
+
+  /** Returns true for the node this view was read on. */
+  boolean local();
+}

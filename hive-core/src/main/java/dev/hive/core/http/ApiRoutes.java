@@ -1,0 +1,211 @@
+package dev.hive.core.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hive.api.App;
+import dev.hive.api.AppSpec;
+import dev.hive.api.ClusterHealth;
+import dev.hive.api.HiveEvent;
+import dev.hive.api.Instance;
+import dev.hive.api.InvalidSpecException;
+import dev.hive.api.Node;
+import dev.hive.core.http.ApiServer.Request;
+import dev.hive.core.http.ApiServer.Response;
+import dev.hive.core.internal.LocalCluster;
+import dev.hive.core.state.AppSpecCodec;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The routes of the REST API. The field names here are what the CLI and scripts read: keep them
+ * stable.
+ */
+final class ApiRoutes {
+  private final LocalCluster cluster;
+  private final ObjectMapper mapper;
+
+  ApiRoutes(LocalCluster cluster, ObjectMapper mapper) {
+    this.cluster = cluster;
+    this.mapper = mapper;
+  }
+
+  void register(ApiServer api) {
+    api.route("GET", "/api/v1/health", r -> health());
+    api.route("GET", "/health", r -> health());
+    api.route("GET", "/api/v1/nodes", r -> ok(nodes()));
+    api.route("GET", "/api/v1/node", r -> ok(nodeInfo()));
+    api.route("GET", "/api/v1/nodes/{id}", r -> ok(nodeInfo(r.params().get("id"))));
+    api.route("GET", "/api/v1/apps", r -> ok(apps()));
+    api.route("POST", "/api/v1/apps", this::deploy);
+    api.route("GET", "/api/v1/apps/{name}", r -> ok(app(cluster.apps().require(r.params().get("name")))));
+    api.route("DELETE", "/api/v1/apps/{name}", this::delete);
+    api.route("POST", "/api/v1/apps/{name}/scale", this::scale);
+    api.route("POST", "/api/v1/apps/{name}/restart", r -> ok(app(cluster.apps().require(r.params().get("name")).restart())));
+    api.route("GET", "/api/v1/apps/{name}/instances", r -> ok(instances(cluster.apps().require(r.params().get("name")).instances())));
+    api.route("GET", "/api/v1/instances", this::listInstances);
+    api.route("GET", "/api/v1/instances/{id}", r -> ok(instance(cluster.instance(r.params().get("id")))));
+    api.route("GET", "/api/v1/instances/{id}/logs", this::logs);
+    api.route("GET", "/api/v1/events", r -> ok(events()));
+  }
+
+  private Response ok(JsonNode body) {
+    return new Response(200, body);
+  }
+
+  private Response health() {
+    ClusterHealth health = cluster.health();
+    ObjectNode body = mapper.createObjectNode();
+    body.put("healthy", health.healthy());
+    body.put("node", cluster.localNode().id());
+    ObjectNode checks = body.putObject("checks");
+    health.checks().forEach(checks::put);
+    return new Response(health.healthy() ? 200 : 503, body);
+  }
+
+  private ArrayNode nodes() {
+    ArrayNode array = mapper.createArrayNode();
+    cluster.nodes().forEach(n -> array.add(node(n)));
+    return array;
+  }
+
+  private ObjectNode node(Node n) {
+    ObjectNode o = mapper.createObjectNode();
+    o.put("id", n.id()).put("name", n.name()).put("address", n.address()).put("cpus", n.cpus()).put("memoryBytes", n.memoryBytes());
+    ObjectNode labels = o.putObject("labels");
+    n.labels().forEach(labels::put);
+    n.runtimes().forEach(o.putArray("runtimes")::add);
+    o.put("startedAt", n.startedAt().toString()).put("local", n.local()).put("state", "ALIVE");
+    long instances = cluster.instances().stream().filter(i -> i.node().equals(n.id())).count();
+    o.put("instances", instances);
+    return o;
+  }
+
+  private ObjectNode nodeInfo() {
+    ObjectNode o = node(cluster.localNode());
+    o.set("details", mapper.valueToTree(cluster.nodeDetails()));
+    return o;
+  }
+
+  private ObjectNode nodeInfo(String id) {
+    Node local = cluster.localNode();
+    if (id.equals(local.id()) || id.equals(local.name()) || id.equals("local")) {
+      return nodeInfo();
+    }
+    return cluster.nodes().stream()
+        .filter(n -> n.id().equals(id) || n.name().equals(id))
+        .findFirst()
+        .map(this::node)
+        .orElseThrow(() -> new dev.hive.api.NotFoundException("there is no node '" + id + "'; `hive node ls` lists them"));
+  }
+
+  private ArrayNode apps() {
+    ArrayNode array = mapper.createArrayNode();
+    cluster.apps().list().forEach(a -> array.add(app(a)));
+    return array;
+  }
+
+  private ObjectNode app(App app) {
+    AppSpec spec = app.spec();
+    ObjectNode o = AppSpecCodec.toJson(mapper, spec);
+    List<Instance> instances = app.instances();
+    o.put("instances", instances.size());
+    o.put("healthyInstances", instances.stream().filter(Instance::healthy).count());
+    o.put("generation", cluster.generation(app.name()));
+    return o;
+  }
+
+  private Response deploy(Request r) {
+    AppSpec spec = AppSpecCodec.fromJson(r.json(mapper));
+    return new Response(201, app(cluster.apps().deploy(spec)));
+  }
+
+  private Response delete(Request r) {
+    String name = r.params().get("name");
+    cluster.apps().delete(name);
+    ObjectNode o = mapper.createObjectNode();
+    o.put("deleted", name);
+    return ok(o);
+  }
+
+  private Response scale(Request r) {
+    JsonNode body = r.json(mapper);
+    for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (!field.equals("replicas")) {
+        throw new InvalidSpecException(field, "unknown field; scale takes {\"replicas\": N}");
+      }
+    }
+    JsonNode replicas = body.get("replicas");
+    if (replicas == null || !replicas.isIntegralNumber() || !replicas.canConvertToInt()) {
+      throw new InvalidSpecException("replicas", "expected a whole number, got " + replicas);
+    }
+    App app = cluster.apps().require(r.params().get("name"));
+    return ok(app(app.scale(replicas.asInt())));
+  }
+
+  private Response listInstances(Request r) {
+    String app = r.query().get("app");
+    List<Instance> instances = app == null ? cluster.instances() : cluster.apps().require(app).instances();
+    return ok(instances(instances));
+  }
+
+  private ArrayNode instances(List<Instance> instances) {
+    ArrayNode array = mapper.createArrayNode();
+    instances.forEach(i -> array.add(instance(i)));
+    return array;
+  }
+
+  private ObjectNode instance(Instance i) {
+    ObjectNode o = mapper.createObjectNode();
+    o.put("id", i.id()).put("app", i.app()).put("ordinal", i.ordinal()).put("node", i.node());
+    o.put("state", i.state().name()).put("healthy", i.healthy());
+    if (i.pid().isPresent()) {
+      o.put("pid", i.pid().getAsLong());
+    } else {
+      o.putNull("pid");
+    }
+    ArrayNode hostPorts = o.putArray("hostPorts");
+    i.hostPorts().values().forEach(hostPorts::add);
+    ObjectNode ports = o.putObject("ports");
+    i.hostPorts().forEach(ports::put);
+    o.put("restarts", i.restarts());
+    o.put("startedAt", i.startedAt().map(Object::toString).orElse(null));
+    if (i.exitCode().isPresent()) {
+      o.put("exitCode", i.exitCode().getAsInt());
+    } else {
+      o.putNull("exitCode");
+    }
+    o.put("reason", i.reason()).put("runtime", i.runtime());
+    return o;
+  }
+
+  private Response logs(Request r) {
+    String id = r.params().get("id");
+    int tail = 100;
+    String text = r.query().get("tail");
+    if (text != null) {
+      try {
+        tail = Integer.parseInt(text);
+      } catch (NumberFormatException e) {
+        throw new InvalidSpecException("tail", "'" + text + "' is not a number of lines");
+      }
+    }
+    List<String> lines = cluster.logs(id, tail);
+    ObjectNode o = mapper.createObjectNode();
+    o.put("id", id);
+    lines.forEach(o.putArray("lines")::add);
+    return ok(o);
+  }
+
+  private ArrayNode events() {
+    ArrayNode array = mapper.createArrayNode();
+    for (HiveEvent e : cluster.recentEvents()) {
+      ObjectNode o = array.addObject();
+      o.put("time", e.time().toString()).put("type", e.type().name()).put("app", e.app()).put("instance", e.instanceId());
+      o.put("state", e.state() == null ? null : e.state().name()).put("message", e.message());
+    }
+    return array;
+  }
+}

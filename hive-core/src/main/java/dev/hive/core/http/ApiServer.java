@@ -1,0 +1,228 @@
+package dev.hive.core.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.hive.api.ConflictException;
+import dev.hive.api.HiveException;
+import dev.hive.api.InvalidSpecException;
+import dev.hive.api.NotFoundException;
+import dev.hive.api.UnavailableException;
+import dev.hive.core.internal.LocalCluster;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The REST API on the JDK's HTTP server: JSON in and out, errors as {@code {"error", "field",
+ * "status"}} with a 4xx naming the field at fault. Routes are in {@link ApiRoutes}.
+ */
+public final class ApiServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+  static final int MAX_BODY_BYTES = 1024 * 1024;
+
+  /** One request, with its path parameters. */
+  record Request(String method, String path, Map<String, String> params, Map<String, String> query, byte[] body) {
+    /**
+     * Parses the body as a JSON object.
+     *
+     * @throws InvalidSpecException if it is empty or malformed
+     */
+    JsonNode json(ObjectMapper mapper) {
+      if (body.length == 0) {
+        throw new InvalidSpecException("body", "empty; send a JSON object");
+      }
+      try {
+        JsonNode node = mapper.readTree(body);
+        if (node == null || !node.isObject()) {
+          throw new InvalidSpecException("body", "expected a JSON object");
+        }
+        return node;
+      } catch (JsonProcessingException e) {
+        throw new InvalidSpecException("body", "malformed JSON at line " + e.getLocation().getLineNr() + ", column "
+            + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+      } catch (IOException e) {
+        throw new InvalidSpecException("body", "unreadable: " + e.getMessage());
+      }
+    }
+  }
+
+  /** A JSON answer. */
+  record Response(int status, JsonNode body) {}
+
+  /** Answers one route. */
+  interface Handler {
+    Response handle(Request request);
+  }
+
+  private record Route(String method, Pattern pattern, List<String> names, Handler handler) {}
+
+  private final HttpServer server;
+  private final ExecutorService pool;
+  private final ObjectMapper mapper = new ObjectMapper();
+  private final List<Route> routes = new ArrayList<>();
+
+  private ApiServer(HttpServer server, ExecutorService pool) {
+    this.server = server;
+    this.pool = pool;
+  }
+
+  /**
+   * Starts the API for {@code cluster} on {@code host}:{@code port} (0 for any free port).
+   *
+   * @throws UnavailableException if the port cannot be bound
+   */
+  public static ApiServer start(LocalCluster cluster, String host, int port) {
+    HttpServer server;
+    try {
+      server = HttpServer.create(new InetSocketAddress(host, port), 64);
+    } catch (IOException e) {
+      throw new UnavailableException("cannot serve the REST API on " + host + ":" + port + ": " + e.getMessage()
+          + "; is another daemon running? choose another port with --http-port", e);
+    }
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            4,
+            r -> {
+              Thread t = new Thread(r, "hive-api");
+              t.setDaemon(true);
+              return t;
+            });
+    ApiServer api = new ApiServer(server, pool);
+    new ApiRoutes(cluster, api.mapper).register(api);
+    server.setExecutor(pool);
+    server.createContext("/", api::serve);
+    server.start();
+    return api;
+  }
+
+  /** Registers a route; {@code template} names path parameters as {@code {name}}. */
+  void route(String method, String template, Handler handler) {
+    List<String> names = new ArrayList<>();
+    Matcher m = Pattern.compile("\\{([a-zA-Z]+)}").matcher(template);
+    StringBuilder regex = new StringBuilder();
+    int last = 0;
+    while (m.find()) {
+      regex.append(Pattern.quote(template.substring(last, m.start()))).append("([^/]+)");
+      names.add(m.group(1));
+      last = m.end();
+    }
+    regex.append(Pattern.quote(template.substring(last)));
+    routes.add(new Route(method, Pattern.compile(regex.toString()), names, handler));
+  }
+
+  /** Returns the base URL, e.g. {@code http://127.0.0.1:3000}. */
+  public String url() {
+    InetSocketAddress address = server.getAddress();
+    return "http://" + address.getHostString() + ":" + address.getPort();
+  }
+
+  private void serve(HttpExchange exchange) throws IOException {
+    Response response;
+    try {
+      response = dispatch(exchange);
+    } catch (InvalidSpecException e) {
+      response = error(400, e.reason(), e.field());
+    } catch (NotFoundException e) {
+      response = error(404, e.getMessage(), null);
+    } catch (ConflictException e) {
+      response = error(409, e.getMessage(), null);
+    } catch (UnavailableException e) {
+      response = error(503, e.getMessage(), null);
+    } catch (HiveException e) {
+      response = error(500, e.getMessage(), null);
+    } catch (RuntimeException e) {
+      log.error("API request {} {} failed", exchange.getRequestMethod(), exchange.getRequestURI(), e);
+      response = error(500, "internal error: " + e, null);
+    }
+    byte[] bytes = mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(response.body());
+    exchange.getResponseHeaders().set("Content-Type", "application/json");
+    exchange.sendResponseHeaders(response.status(), bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  private Response dispatch(HttpExchange exchange) throws IOException {
+    String path = exchange.getRequestURI().getPath();
+    if (path.length() > 1 && path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
+    }
+    String method = exchange.getRequestMethod();
+    boolean pathMatched = false;
+    for (Route route : routes) {
+      Matcher m = route.pattern().matcher(path);
+      if (!m.matches()) {
+        continue;
+      }
+      pathMatched = true;
+      if (!route.method().equals(method)) {
+        continue;
+      }
+      Map<String, String> params = new HashMap<>();
+      for (int i = 0; i < route.names().size(); i++) {
+        params.put(route.names().get(i), URLDecoder.decode(m.group(i + 1), StandardCharsets.UTF_8));
+      }
+      byte[] body = readBody(exchange.getRequestBody());
+      return route.handler().handle(new Request(method, path, params, query(exchange.getRequestURI().getRawQuery()), body));
+    }
+    if (pathMatched) {
+      return error(405, method + " is not allowed on " + path, null);
+    }
+    return error(404, "no such endpoint: " + method + " " + path + "; the API lives under /api/v1", null);
+  }
+
+  private static byte[] readBody(InputStream in) throws IOException {
+    byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
+    if (body.length > MAX_BODY_BYTES) {
+      throw new InvalidSpecException("body", "larger than " + MAX_BODY_BYTES + " bytes");
+    }
+    return body;
+  }
+
+  private static Map<String, String> query(String raw) {
+    Map<String, String> query = new HashMap<>();
+    if (raw == null || raw.isEmpty()) {
+      return query;
+    }
+    for (String pair : raw.split("&")) {
+      int eq = pair.indexOf('=');
+      String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+      String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      query.put(key, value);
+    }
+    return query;
+  }
+
+  Response error(int status, String message, String field) {
+    ObjectNode body = mapper.createObjectNode();
+    body.put("error", message);
+    if (field != null) {
+      body.put("field", field);
+    }
+    body.put("status", status);
+    return new Response(status, body);
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    pool.shutdownNow();
+  }
+}

@@ -1,0 +1,174 @@
+package dev.hive.core.internal;
+
+import dev.hive.api.Cluster;
+import dev.hive.api.HiveConfig;
+import dev.hive.api.HiveEngine;
+import dev.hive.api.HiveEvent;
+import dev.hive.api.HiveException;
+import dev.hive.api.UnavailableException;
+import dev.hive.core.consensus.LocalCommandLog;
+import dev.hive.core.http.ApiServer;
+import dev.hive.core.monitor.NodeFacts;
+import dev.hive.core.reconcile.NetworkHealthProber;
+import dev.hive.core.reconcile.PortAllocator;
+import dev.hive.core.reconcile.Reconciler;
+import dev.hive.core.state.Command;
+import dev.hive.core.state.NodeRecord;
+import dev.hive.spi.ProviderConfig;
+import dev.hive.spi.ProviderSelection;
+import dev.hive.spi.Store;
+import dev.hive.spi.StoreProvider;
+import dev.hive.spi.WorkloadRuntimeProvider;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Starts a node on {@code hive-core}'s defaults: found by {@code Hive.builder().start()}. */
+public final class CoreEngine implements HiveEngine {
+  @Override
+  public Cluster start(HiveConfig config) {
+    List<AutoCloseable> closeables = new ArrayList<>();
+    try {
+      return startNode(config, closeables);
+    } catch (RuntimeException e) {
+      for (int i = closeables.size() - 1; i >= 0; i--) {
+        try {
+          closeables.get(i).close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private static Cluster startNode(HiveConfig config, List<AutoCloseable> closeables) {
+    Path dataDir = config.dataDir();
+    try {
+      Files.createDirectories(dataDir);
+    } catch (IOException e) {
+      throw new HiveException("cannot create the data dir " + dataDir + ": " + e.getMessage() + "; choose another with --data-dir", e);
+    }
+    closeables.add(lockDataDir(dataDir));
+    String nodeId = nodeId(dataDir);
+    ProviderConfig base = new ProviderConfig(dataDir, config.clusterName(), nodeId, config.clock(), config.settings());
+    ClassLoader loader = CoreEngine.class.getClassLoader();
+
+    Store store =
+        ProviderSelection.load("store", StoreProvider.class, config.plugins(), loader)
+            .select(config.store().orElse(null), base.withDataDir(dataDir.resolve("store")), Store.class)
+            .plugin();
+    closeables.add(store);
+    LocalCommandLog commands = new LocalCommandLog(store, 64);
+    closeables.add(commands);
+    RuntimeRegistry runtimes =
+        new RuntimeRegistry(
+            ProviderSelection.load("runtime", WorkloadRuntimeProvider.class, config.plugins(), loader),
+            base, dataDir.resolve("runtime"), config.runtime().orElse(null));
+    closeables.add(runtimes);
+
+    NodeRecord self =
+        new NodeRecord(
+            nodeId,
+            config.nodeName().orElse(NodeFacts.hostName()),
+            "127.0.0.1",
+            config.cpus() > 0 ? config.cpus() : NodeFacts.cpus(),
+            config.memoryBytes() > 0 ? config.memoryBytes() : NodeFacts.memoryBytes(),
+            config.labels(),
+            runtimes.names(),
+            config.clock().millis());
+    commands.submit(new Command.RegisterNode(self));
+
+    EventBus events = new EventBus(Executors.newSingleThreadExecutor(daemon("hive-events")));
+    NetworkHealthProber prober = new NetworkHealthProber(Executors.newFixedThreadPool(4, daemon("hive-health")));
+    closeables.add(prober);
+    Reconciler.Settings settings =
+        new Reconciler.Settings(
+            base.duration("hive.reconcile.stop-grace", Reconciler.Settings.DEFAULTS.stopGrace()),
+            base.duration("hive.reconcile.backoff-base", Reconciler.Settings.DEFAULTS.backoffBase()),
+            base.duration("hive.reconcile.backoff-max", Reconciler.Settings.DEFAULTS.backoffMax()),
+            base.duration("hive.reconcile.startup-grace", Reconciler.Settings.DEFAULTS.startupGrace()));
+    Reconciler reconciler =
+        new Reconciler(
+            config.clusterName(), nodeId, commands::state, runtimes::get, store, prober, PortAllocator.SYSTEM,
+            config.clock(), events::publish, settings);
+    ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(daemon("hive-reconciler"));
+
+    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables);
+    events.publish(new HiveEvent(HiveEvent.Type.NODE_STARTED, config.clock().instant(), null, null, null,
+        "node " + self.name() + " (" + nodeId + ") on " + dataDir));
+    cluster.startLoop(base.duration("hive.reconcile.interval", Duration.ofMillis(250)));
+    if (config.httpPort() >= 0) {
+      ApiServer api = ApiServer.start(cluster, config.httpHost(), config.httpPort());
+      closeables.add(api);
+      cluster.setApiUrl(api.url());
+    }
+    return cluster;
+  }
+
+  /** One agent per data dir: a second one would start every workload twice. */
+  private static AutoCloseable lockDataDir(Path dataDir) {
+    Path lockFile = dataDir.resolve("hive.lock");
+    try {
+      FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
+      FileLock lock;
+      try {
+        lock = channel.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null;
+      }
+      if (lock == null) {
+        channel.close();
+        String holder = Files.readString(lockFile, StandardCharsets.UTF_8).trim();
+        throw new UnavailableException("the data dir " + dataDir + " is in use by another Hive node"
+            + (holder.isEmpty() ? "" : " (pid " + holder + ")") + "; stop it or choose another --data-dir");
+      }
+      channel.truncate(0);
+      channel.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8)));
+      FileLock held = lock;
+      return () -> {
+        held.release();
+        channel.close();
+      };
+    } catch (IOException e) {
+      throw new HiveException("cannot lock " + lockFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String nodeId(Path dataDir) {
+    Path file = dataDir.resolve("node-id");
+    try {
+      if (Files.exists(file)) {
+        return Files.readString(file, StandardCharsets.UTF_8).trim();
+      }
+      byte[] random = new byte[4];
+      ThreadLocalRandom.current().nextBytes(random);
+      String id = "node-" + HexFormat.of().formatHex(random);
+      Files.writeString(file, id + "\n", StandardCharsets.UTF_8);
+      return id;
+    } catch (IOException e) {
+      throw new HiveException("cannot read or write " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

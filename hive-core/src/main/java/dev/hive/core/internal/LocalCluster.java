@@ -1,0 +1,448 @@
+package dev.hive.core.internal;
+
+import dev.hive.api.App;
+import dev.hive.api.AppSpec;
+import dev.hive.api.Apps;
+import dev.hive.api.Cluster;
+import dev.hive.api.ClusterHealth;
+import dev.hive.api.HiveConfig;
+import dev.hive.api.HiveEvent;
+import dev.hive.api.HiveException;
+import dev.hive.api.Instance;
+import dev.hive.api.InvalidSpecException;
+import dev.hive.api.Node;
+import dev.hive.api.NotFoundException;
+import dev.hive.api.Subscription;
+import dev.hive.api.UnavailableException;
+import dev.hive.core.consensus.CommandLog;
+import dev.hive.core.reconcile.InstanceRecord;
+import dev.hive.core.reconcile.Reconciler;
+import dev.hive.core.scheduler.SlotPlacement;
+import dev.hive.core.state.AppRecord;
+import dev.hive.core.state.ClusterState;
+import dev.hive.core.state.Command;
+import dev.hive.core.state.NodeRecord;
+import dev.hive.spi.RuntimeCapabilities;
+import dev.hive.spi.Store;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running node: the owner of the store, the command log, the runtimes, the reconciler, the
+ * threads and the REST API. Changes to desired state go through the command log; the reconciler
+ * is woken after each one and on every workload exit.
+ */
+public final class LocalCluster implements Cluster {
+  private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
+
+  private final HiveConfig config;
+  private final NodeRecord self;
+  private final Store store;
+  private final CommandLog commands;
+  private final RuntimeRegistry runtimes;
+  private final Reconciler reconciler;
+  private final EventBus events;
+  private final Clock clock;
+  private final ScheduledExecutorService loop;
+  private final List<AutoCloseable> closeables;
+  private final AppsImpl apps = new AppsImpl();
+  private volatile String apiUrl;
+  private volatile boolean closed;
+
+  LocalCluster(
+      HiveConfig config,
+      NodeRecord self,
+      Store store,
+      CommandLog commands,
+      RuntimeRegistry runtimes,
+      Reconciler reconciler,
+      EventBus events,
+      ScheduledExecutorService loop,
+      List<AutoCloseable> closeables) {
+    this.config = config;
+    this.self = self;
+    this.store = store;
+    this.commands = commands;
+    this.runtimes = runtimes;
+    this.reconciler = reconciler;
+    this.events = events;
+    this.clock = config.clock();
+    this.loop = loop;
+    this.closeables = closeables;
+  }
+
+  void startLoop(Duration tickInterval) {
+    commands.onApplied(s -> wake());
+    runtimes.onExit(s -> wake());
+    placeUnassignedSlots();
+    loop.scheduleWithFixedDelay(this::tickSafely, 0, tickInterval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  void setApiUrl(String url) {
+    this.apiUrl = url;
+  }
+
+  /** Runs a reconcile pass soon, on the loop thread. */
+  void wake() {
+    try {
+      loop.execute(this::tickSafely);
+    } catch (RejectedExecutionException e) {
+      // Closed.
+    }
+  }
+
+  private void tickSafely() {
+    try {
+      reconciler.tick();
+    } catch (RuntimeException e) {
+      log.error("reconcile pass failed", e);
+    }
+  }
+
+  private void placeUnassignedSlots() {
+    for (Command.AssignSlots assign : SlotPlacement.placeUnassigned(commands.state())) {
+      commands.submit(assign);
+    }
+  }
+
+  private synchronized ClusterState submit(Command command) {
+    checkOpen();
+    ClusterState state = commands.submit(command);
+    placeUnassignedSlots();
+    return state;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new UnavailableException("this Hive node is closed; start a new one with Hive.builder()...start()");
+    }
+  }
+
+  ClusterState state() {
+    return commands.state();
+  }
+
+  /** Returns the last few hundred events, oldest first. */
+  public List<HiveEvent> recentEvents() {
+    return events.recent();
+  }
+
+  /** Returns the local node's facts, its runtimes and what they can do, for {@code hive node info}. */
+  public Map<String, Object> nodeDetails() {
+    Map<String, Object> details = new LinkedHashMap<>(dev.hive.core.monitor.NodeFacts.snapshot());
+    details.put("dataDir", config.dataDir().toString());
+    List<Map<String, Object>> runtimeDetails = new ArrayList<>();
+    runtimes.createdRuntimes().forEach((name, runtime) -> {
+      RuntimeCapabilities caps = runtime.capabilities();
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("name", name);
+      r.put("default", name.equals(runtimes.defaultName()));
+      r.put("runsCommands", caps.runsCommands());
+      r.put("runsImages", caps.runsImages());
+      r.put("resourceLimits", caps.resourceLimits());
+      r.put("resourceLimitsNote", caps.resourceLimitsNote());
+      runtimeDetails.add(r);
+    });
+    details.put("runtimes", runtimeDetails);
+    details.put("availableRuntimes", runtimes.known());
+    return details;
+  }
+
+  /** Returns the restart generation of an app. */
+  public int generation(String app) {
+    AppRecord record = commands.state().apps().get(app);
+    if (record == null) {
+      throw new NotFoundException("there is no app named '" + app + "'");
+    }
+    return record.generation();
+  }
+
+  void publish(HiveEvent event) {
+    events.publish(event);
+  }
+
+  RuntimeRegistry runtimes() {
+    return runtimes;
+  }
+
+  HiveConfig config() {
+    return config;
+  }
+
+  @Override
+  public Node localNode() {
+    NodeRecord current = commands.state().nodes().getOrDefault(self.id(), self);
+    return Views.NodeView.of(current, true);
+  }
+
+  @Override
+  public List<Node> nodes() {
+    List<Node> nodes = new ArrayList<>();
+    commands.state().nodes().values().forEach(n -> nodes.add(Views.NodeView.of(n, n.id().equals(self.id()))));
+    return nodes;
+  }
+
+  @Override
+  public Apps apps() {
+    return apps;
+  }
+
+  /** Returns every instance this node knows, ordered by app then ordinal. */
+  public List<Instance> instances() {
+    ClusterState state = commands.state();
+    List<Instance> result = new ArrayList<>();
+    for (InstanceRecord r : reconciler.instances()) {
+      AppRecord app = state.apps().get(r.app);
+      result.add(Views.InstanceView.of(r, Reconciler.healthy(r, app == null ? null : app.spec())));
+    }
+    result.sort(Comparator.comparing(Instance::app).thenComparingInt(Instance::ordinal));
+    return result;
+  }
+
+  /**
+   * Returns the instance with this id.
+   *
+   * @throws NotFoundException if there is none
+   */
+  public Instance instance(String id) {
+    return instances().stream()
+        .filter(i -> i.id().equals(id))
+        .findFirst()
+        .orElseThrow(() -> new NotFoundException("there is no instance '" + id + "'; `hive app containers` lists them"));
+  }
+
+  /**
+   * Returns the last lines of an instance's output.
+   *
+   * @throws NotFoundException if there is no such instance
+   */
+  public List<String> logs(String instanceId, int lines) {
+    if (lines <= 0 || lines > 100_000) {
+      throw new InvalidSpecException("tail", lines + " is out of range; ask for 1..100000 lines");
+    }
+    instance(instanceId);
+    return reconciler.logs(instanceId, lines);
+  }
+
+  @Override
+  public ClusterHealth health() {
+    Map<String, String> checks = new LinkedHashMap<>();
+    checks.put("store", storeCheck());
+    checks.put("runtime:" + runtimes.defaultName(), "ok");
+    checks.put("reconciler", closed ? "closed" : "ok");
+    long unhealthy = instances().stream().filter(i -> !i.healthy()).count();
+    checks.put("instances", unhealthy == 0 ? "ok" : unhealthy + " not healthy (see `hive app containers`)");
+    boolean healthy = checks.entrySet().stream().filter(e -> !e.getKey().equals("instances")).allMatch(e -> e.getValue().equals("ok"));
+    return new Views.HealthView(healthy, checks);
+  }
+
+  private String storeCheck() {
+    try {
+      store.revision();
+      return "ok";
+    } catch (RuntimeException e) {
+      return "failing: " + e.getMessage();
+    }
+  }
+
+  @Override
+  public Subscription subscribe(Consumer<HiveEvent> listener) {
+    return events.subscribe(listener);
+  }
+
+  @Override
+  public String apiUrl() {
+    if (apiUrl == null) {
+      throw new UnavailableException("the REST API is off; enable it with Hive.builder().httpPort(port)");
+    }
+    return apiUrl;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    loop.shutdownNow();
+    try {
+      loop.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (int i = closeables.size() - 1; i >= 0; i--) {
+      try {
+        closeables.get(i).close();
+      } catch (Exception e) {
+        log.warn("closing {} failed: {}", closeables.get(i), e.getMessage());
+      }
+    }
+  }
+
+  private AppSpec withResolvedRuntime(AppSpec spec) {
+    String name = spec.runtime() != null ? spec.runtime() : runtimes.defaultName();
+    RuntimeCapabilities caps;
+    try {
+      caps = runtimes.get(name).capabilities();
+    } catch (UnavailableException e) {
+      throw new InvalidSpecException("runtime", e.getMessage());
+    }
+    if (spec.image() != null && !caps.runsImages()) {
+      throw new InvalidSpecException("image", "the runtime '" + name + "' runs commands, not images; use --runtime docker or podman, or --command");
+    }
+    if (spec.command() != null && !caps.runsCommands()) {
+      throw new InvalidSpecException("command", "the runtime '" + name + "' runs images, not commands; use --image");
+    }
+    NodeRecord me = commands.state().nodes().get(self.id());
+    if (me != null && !me.runtimes().contains(name)) {
+      // A runtime made on first use: placement may now send this node the app's slots.
+      List<String> names = new ArrayList<>(me.runtimes());
+      names.add(name);
+      submit(new Command.RegisterNode(new NodeRecord(me.id(), me.name(), me.address(), me.cpus(), me.memoryBytes(), me.labels(), names, me.startedAtMillis())));
+    }
+    return spec.runtime() != null ? spec : spec.toBuilder().runtime(name).build();
+  }
+
+  private final class AppsImpl implements Apps {
+    @Override
+    public App deploy(AppSpec spec) {
+      AppSpec resolved = withResolvedRuntime(spec);
+      submit(new Command.DeployApp(resolved, clock.millis()));
+      events.publish(new HiveEvent(HiveEvent.Type.APP_DEPLOYED, clock.instant(), spec.name(), null, null,
+          resolved.replicas() + " replicas on runtime " + resolved.runtime()));
+      return require(spec.name());
+    }
+
+    @Override
+    public Optional<App> get(String name) {
+      return Optional.ofNullable(commands.state().apps().get(name)).map(a -> new AppHandle(a.name()));
+    }
+
+    @Override
+    public App require(String name) {
+      return get(name).orElseThrow(() -> new NotFoundException("there is no app named '" + name + "'; `hive app ls` lists the apps"));
+    }
+
+    @Override
+    public List<App> list() {
+      return commands.state().apps().keySet().stream().map(n -> (App) new AppHandle(n)).toList();
+    }
+
+    @Override
+    public void delete(String name) {
+      submit(new Command.DeleteApp(name));
+      events.publish(new HiveEvent(HiveEvent.Type.APP_DELETED, clock.instant(), name, null, null, "deleted"));
+    }
+  }
+
+  private final class AppHandle implements App {
+    private final String name;
+
+    AppHandle(String name) {
+      this.name = name;
+    }
+
+    private AppRecord record() {
+      AppRecord app = commands.state().apps().get(name);
+      if (app == null) {
+        throw new NotFoundException("the app '" + name + "' was deleted");
+      }
+      return app;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public AppSpec spec() {
+      return record().spec();
+    }
+
+    @Override
+    public List<Instance> instances() {
+      return LocalCluster.this.instances().stream().filter(i -> i.app().equals(name)).toList();
+    }
+
+    @Override
+    public App scale(int replicas) {
+      AppSpec.checkReplicas(replicas);
+      submit(new Command.ScaleApp(name, replicas));
+      events.publish(new HiveEvent(HiveEvent.Type.APP_SCALED, clock.instant(), name, null, null, "to " + replicas + " replicas"));
+      return this;
+    }
+
+    @Override
+    public App restart() {
+      submit(new Command.RestartApp(name));
+      events.publish(new HiveEvent(HiveEvent.Type.APP_RESTARTED, clock.instant(), name, null, null, "replacing instances one at a time"));
+      return this;
+    }
+
+    @Override
+    public App awaitHealthy(Duration timeout) {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      Object signal = new Object();
+      try (Subscription s = subscribe(e -> {
+            synchronized (signal) {
+              signal.notifyAll();
+            }
+          })) {
+        while (true) {
+          int desired = record().spec().replicas();
+          List<Instance> current = instances();
+          int generation = record().generation();
+          long ready = current.stream().filter(Instance::healthy).count();
+          boolean allCurrent = reconciler.instances().stream().filter(r -> r.app.equals(name)).allMatch(r -> r.generation == generation);
+          if (ready == desired && current.size() == desired && allCurrent) {
+            return this;
+          }
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            throw new HiveException("app '" + name + "' is not healthy after " + timeout.toSeconds() + " s: " + ready + " of " + desired
+                + " instances healthy; not healthy: " + current.stream().filter(i -> !i.healthy()).map(i -> i.id() + " " + i.state() + " (" + i.reason() + ")").toList());
+          }
+          synchronized (signal) {
+            signal.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 250)));
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new HiveException("interrupted while waiting for app '" + name + "'", e);
+      }
+    }
+
+    @Override
+    public List<String> logs(String instanceId, int lines) {
+      Instance instance = LocalCluster.this.instance(instanceId);
+      if (!instance.app().equals(name)) {
+        throw new NotFoundException("instance '" + instanceId + "' belongs to app '" + instance.app() + "', not '" + name + "'");
+      }
+      return LocalCluster.this.logs(instanceId, lines);
+    }
+
+    @Override
+    public String toString() {
+      return "App{" + name + "}";
+    }
+  }
+
+  /** For tests and the API: the executor that runs reconcile passes. */
+  ExecutorService loop() {
+    return loop;
+  }
+}

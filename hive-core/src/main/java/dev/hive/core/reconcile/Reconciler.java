@@ -1,0 +1,490 @@
+package dev.hive.core.reconcile;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hive.api.AppSpec;
+import dev.hive.api.HealthCheck;
+import dev.hive.api.HiveEvent;
+import dev.hive.api.HiveException;
+import dev.hive.api.InstanceState;
+import dev.hive.api.PortSpec;
+import dev.hive.api.RestartPolicy;
+import dev.hive.core.state.AppRecord;
+import dev.hive.core.state.ClusterState;
+import dev.hive.spi.PortBinding;
+import dev.hive.spi.Store;
+import dev.hive.spi.StoreEntry;
+import dev.hive.spi.WorkloadRuntime;
+import dev.hive.spi.WorkloadSpec;
+import dev.hive.spi.WorkloadStatus;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node's reconciler: compares the slots the cluster state assigns to this node with what its
+ * runtimes run, and closes the gap -- starts, health-checks, restarts with exponential backoff,
+ * replaces instances of an older generation one at a time, stops what is no longer wanted. Every
+ * decision reads time from the injected clock, and {@link #tick()} is driven from outside, so
+ * tests run it in virtual time.
+ *
+ * <p>After an agent restart it reads its records, adopts the workloads that still run (by id, and
+ * by the {@code dev.hive.*} labels for any it has no record of) and starts none twice.
+ */
+public final class Reconciler {
+  private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
+  static final String NAMESPACE = "instances";
+
+  /** Tunables, with the defaults a daemon uses. */
+  public record Settings(Duration stopGrace, Duration backoffBase, Duration backoffMax, Duration startupGrace) {
+    public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(30));
+  }
+
+  private final String clusterName;
+  private final String nodeId;
+  private final Supplier<ClusterState> desired;
+  private final Function<String, WorkloadRuntime> runtimes;
+  private final Store store;
+  private final HealthProber prober;
+  private final PortAllocator ports;
+  private final Clock clock;
+  private final Consumer<HiveEvent> events;
+  private final Settings settings;
+  private final ObjectMapper json = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+  /** By slot key; the only place a slot's instance lives on this node. */
+  private final Map<String, InstanceRecord> records = new TreeMap<>();
+  private final Map<String, byte[]> persisted = new HashMap<>();
+  private boolean orphansChecked;
+
+  public Reconciler(
+      String clusterName,
+      String nodeId,
+      Supplier<ClusterState> desired,
+      Function<String, WorkloadRuntime> runtimes,
+      Store store,
+      HealthProber prober,
+      PortAllocator ports,
+      Clock clock,
+      Consumer<HiveEvent> events,
+      Settings settings) {
+    this.clusterName = clusterName;
+    this.nodeId = nodeId;
+    this.desired = desired;
+    this.runtimes = runtimes;
+    this.store = store;
+    this.prober = prober;
+    this.ports = ports;
+    this.clock = clock;
+    this.events = events;
+    this.settings = settings;
+    recoverRecords();
+  }
+
+  private void recoverRecords() {
+    for (StoreEntry entry : store.list(NAMESPACE)) {
+      try {
+        InstanceRecord r = json.readValue(entry.value(), InstanceRecord.class);
+        records.put(r.slotKey(), r);
+        persisted.put(r.slotKey(), entry.value());
+      } catch (IOException e) {
+        log.warn("ignoring unreadable instance record {}: {}", entry.key(), e.getMessage());
+      }
+    }
+    for (InstanceRecord r : records.values()) {
+      if (!r.state.isRunning()) {
+        continue;
+      }
+      Optional<WorkloadStatus> status = inspect(r);
+      if (status.isPresent() && status.get().state() == WorkloadStatus.State.RUNNING) {
+        r.pid = status.get().pid().isPresent() ? status.get().pid().getAsLong() : null;
+        // Health is checked afresh; until then it counts as starting.
+        if (r.state != InstanceState.RUNNING) {
+          r.state = InstanceState.STARTING;
+        }
+        r.reason = "adopted after an agent restart";
+        emit(HiveEvent.Type.INSTANCE_ADOPTED, r, "adopted " + r.id + (r.pid != null ? " (pid " + r.pid + ")" : ""));
+      }
+    }
+  }
+
+  /** Returns copies of the instances this node runs, by slot. */
+  public synchronized List<InstanceRecord> instances() {
+    return records.values().stream().map(InstanceRecord::copy).toList();
+  }
+
+  /** Returns the last {@code lines} lines of the instance's output, or empty if it is not here. */
+  public List<String> logs(String instanceId, int lines) {
+    InstanceRecord r;
+    synchronized (this) {
+      r = records.values().stream().filter(x -> x.id.equals(instanceId)).findFirst().orElse(null);
+    }
+    if (r == null) {
+      return List.of();
+    }
+    return runtimes.apply(r.runtime).logs(instanceId, lines);
+  }
+
+  /** Brings what runs closer to what is desired. Call it periodically and whenever something changed. */
+  public synchronized void tick() {
+    ClusterState state = desired.get();
+    long now = clock.millis();
+    Map<String, AppRecord> wanted = new TreeMap<>();
+    for (AppRecord app : state.apps().values()) {
+      app.slots().forEach(
+          (ordinal, node) -> {
+            if (node.equals(nodeId)) {
+              wanted.put(InstanceRecord.slotKey(app.name(), ordinal), app);
+            }
+          });
+    }
+    if (!orphansChecked) {
+      adoptOrRemoveOrphans(wanted);
+      orphansChecked = true;
+    }
+    for (InstanceRecord r : new ArrayList<>(records.values())) {
+      if (!wanted.containsKey(r.slotKey())) {
+        retire(r, "its slot is no longer assigned to this node (scaled down, deleted or moved)");
+        records.remove(r.slotKey());
+      }
+    }
+    replaceOneOlderGeneration(state);
+    wanted.forEach(
+        (slotKey, app) -> {
+          if (!records.containsKey(slotKey)) {
+            int ordinal = Integer.parseInt(slotKey.substring(slotKey.lastIndexOf('/') + 1));
+            records.put(slotKey, newRecord(app, ordinal));
+          }
+        });
+    for (InstanceRecord r : records.values()) {
+      AppRecord app = wanted.get(r.slotKey());
+      try {
+        drive(r, app, now);
+      } catch (RuntimeException e) {
+        log.warn("reconciling {} failed: {}", r.id, e.getMessage(), e);
+        setState(r, InstanceState.FAILED, e.getMessage());
+        scheduleRestart(r, app.spec(), true, now);
+      }
+    }
+    persist();
+  }
+
+  private InstanceRecord newRecord(AppRecord app, int ordinal) {
+    InstanceRecord r = new InstanceRecord();
+    r.app = app.name();
+    r.ordinal = ordinal;
+    r.generation = app.generation();
+    r.node = nodeId;
+    r.runtime = app.spec().runtime();
+    r.id = app.name() + "-" + ordinal + "-" + String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24));
+    r.state = InstanceState.PENDING;
+    r.nextStartAtMillis = clock.millis();
+    emit(HiveEvent.Type.INSTANCE_STATE_CHANGED, r, "created for slot " + r.slotKey());
+    return r;
+  }
+
+  /** Workloads labelled as this node's that no record knows: adopt them into a free slot, or remove them. */
+  private void adoptOrRemoveOrphans(Map<String, AppRecord> wanted) {
+    Set<String> known = new HashSet<>();
+    records.values().forEach(r -> known.add(r.id));
+    Set<String> runtimeNames = new HashSet<>();
+    wanted.values().forEach(a -> runtimeNames.add(a.spec().runtime()));
+    records.values().forEach(r -> runtimeNames.add(r.runtime));
+    for (String name : runtimeNames) {
+      WorkloadRuntime runtime;
+      try {
+        runtime = runtimes.apply(name);
+      } catch (HiveException e) {
+        continue;
+      }
+      for (WorkloadStatus w : runtime.list(Map.of("dev.hive.cluster", clusterName, "dev.hive.node", nodeId))) {
+        if (known.contains(w.id())) {
+          continue;
+        }
+        String slot = w.labels().get("dev.hive.slot");
+        AppRecord app = slot == null ? null : wanted.get(slot);
+        if (app != null && !records.containsKey(slot) && w.state() == WorkloadStatus.State.RUNNING) {
+          InstanceRecord r = newRecord(app, Integer.parseInt(slot.substring(slot.lastIndexOf('/') + 1)));
+          r.id = w.id();
+          r.state = InstanceState.STARTING;
+          r.everStarted = true;
+          r.pid = w.pid().isPresent() ? w.pid().getAsLong() : null;
+          r.startedAtMillis = w.startedAt().map(Instant::toEpochMilli).orElse(clock.millis());
+          w.ports().forEach(p -> r.hostPorts.put(p.name(), p.hostPort()));
+          r.generation = parseInt(w.labels().get("dev.hive.generation"), app.generation());
+          records.put(slot, r);
+          emit(HiveEvent.Type.INSTANCE_ADOPTED, r, "adopted unrecorded workload " + w.id());
+        } else {
+          log.info("removing workload {}: no slot of this node wants it", w.id());
+          runtime.remove(w.id());
+        }
+      }
+    }
+  }
+
+  private static int parseInt(String s, int fallback) {
+    try {
+      return s == null ? fallback : Integer.parseInt(s);
+    } catch (NumberFormatException e) {
+      return fallback;
+    }
+  }
+
+  /** A rolling restart: replace one instance of an older generation once the app's newer ones are up. */
+  private void replaceOneOlderGeneration(ClusterState state) {
+    for (AppRecord app : state.apps().values()) {
+      List<InstanceRecord> mine = records.values().stream().filter(r -> r.app.equals(app.name())).toList();
+      boolean replacementInProgress =
+          mine.stream().anyMatch(r -> r.generation == app.generation() && !isReady(r, app.spec()) && r.state != InstanceState.FAILED && r.state != InstanceState.STOPPED);
+      if (replacementInProgress) {
+        continue;
+      }
+      mine.stream()
+          .filter(r -> r.generation < app.generation())
+          .min(Comparator.comparingInt(r -> r.ordinal))
+          .ifPresent(
+              old -> {
+                retire(old, "replaced by a restart of the app");
+                InstanceRecord fresh = newRecord(app, old.ordinal);
+                records.put(fresh.slotKey(), fresh);
+              });
+    }
+  }
+
+  private static boolean isReady(InstanceRecord r, AppSpec spec) {
+    return r.state == InstanceState.HEALTHY || (spec.healthCheck() == null && r.state == InstanceState.RUNNING);
+  }
+
+  /** Returns true when the instance is healthy in the sense users see. */
+  public static boolean healthy(InstanceRecord r, AppSpec spec) {
+    return spec != null && isReady(r, spec);
+  }
+
+  private void retire(InstanceRecord r, String why) {
+    try {
+      WorkloadRuntime runtime = runtimes.apply(r.runtime);
+      runtime.stop(r.id, settings.stopGrace());
+      runtime.remove(r.id);
+    } catch (HiveException e) {
+      log.warn("cannot stop {} cleanly: {}", r.id, e.getMessage());
+    }
+    store.delete(NAMESPACE, r.slotKey());
+    persisted.remove(r.slotKey());
+    setState(r, InstanceState.STOPPED, why);
+  }
+
+  private void drive(InstanceRecord r, AppRecord app, long now) {
+    AppSpec spec = app.spec();
+    switch (r.state) {
+      case PENDING, STOPPED, FAILED -> {
+        if (r.nextStartAtMillis != null && now >= r.nextStartAtMillis) {
+          start(r, spec, now);
+        }
+      }
+      default -> {
+        Optional<WorkloadStatus> status = inspect(r);
+        if (status.isEmpty() || status.get().state() == WorkloadStatus.State.EXITED) {
+          exited(r, spec, status, now);
+        } else {
+          checkHealth(r, spec, now);
+        }
+      }
+    }
+  }
+
+  private Optional<WorkloadStatus> inspect(InstanceRecord r) {
+    try {
+      return runtimes.apply(r.runtime).inspect(r.id);
+    } catch (HiveException e) {
+      log.warn("cannot inspect {}: {}", r.id, e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  private void start(InstanceRecord r, AppSpec spec, long now) {
+    WorkloadRuntime runtime = runtimes.apply(r.runtime);
+    assignHostPorts(r, spec);
+    WorkloadSpec.Builder w = WorkloadSpec.builder(r.id);
+    if (spec.command() != null) {
+      w.command(spec.command());
+    } else {
+      w.image(spec.image());
+    }
+    w.env(spec.env())
+        .env("HIVE_APP", spec.name())
+        .env("HIVE_INSTANCE", r.id)
+        .env("HIVE_ORDINAL", Integer.toString(r.ordinal))
+        .env("HIVE_NODE", nodeId)
+        .label("dev.hive.cluster", clusterName)
+        .label("dev.hive.app", spec.name())
+        .label("dev.hive.slot", r.slotKey())
+        .label("dev.hive.node", nodeId)
+        .label("dev.hive.generation", Integer.toString(r.generation))
+        .cpus(spec.cpus())
+        .memoryBytes(spec.memoryBytes());
+    for (PortSpec p : spec.ports()) {
+      w.port(new PortBinding(p.name(), p.port(), r.hostPorts.get(p.name())));
+    }
+    boolean restart = r.everStarted;
+    try {
+      WorkloadStatus status = runtime.start(w.build());
+      r.everStarted = true;
+      r.pid = status.pid().isPresent() ? status.pid().getAsLong() : null;
+      r.startedAtMillis = now;
+      r.exitCode = null;
+      r.nextStartAtMillis = null;
+      r.healthPasses = 0;
+      r.healthFailures = 0;
+      r.nextCheckAtMillis = now;
+      r.probe = null;
+      if (restart) {
+        r.restarts++;
+        emit(HiveEvent.Type.INSTANCE_RESTARTED, r, "restart " + r.restarts + (r.pid != null ? ", pid " + r.pid : ""));
+      }
+      setState(r, spec.healthCheck() != null ? InstanceState.STARTING : InstanceState.RUNNING, r.pid != null ? "started as pid " + r.pid : "started");
+    } catch (HiveException e) {
+      r.everStarted |= restart;
+      if (restart) {
+        r.restarts++;
+      }
+      setState(r, InstanceState.FAILED, "cannot start: " + e.getMessage());
+      scheduleRestart(r, spec, true, now);
+    }
+  }
+
+  private void assignHostPorts(InstanceRecord r, AppSpec spec) {
+    Set<Integer> taken = new HashSet<>();
+    records.values().stream().filter(o -> o != r).forEach(o -> taken.addAll(o.hostPorts.values()));
+    Map<String, Integer> assigned = new LinkedHashMap<>();
+    for (PortSpec p : spec.ports()) {
+      Integer previous = r.hostPorts.get(p.name());
+      // Keep an instance's port across restarts when it is still free, so its address is stable.
+      if (previous != null && !taken.contains(previous) && ports.isFree(previous)) {
+        assigned.put(p.name(), previous);
+      } else {
+        int port = ports.allocate(taken);
+        assigned.put(p.name(), port);
+      }
+      taken.add(assigned.get(p.name()));
+    }
+    r.hostPorts = assigned;
+  }
+
+  private void exited(InstanceRecord r, AppSpec spec, Optional<WorkloadStatus> status, long now) {
+    boolean failed = status.isEmpty() || status.get().exitCode().isEmpty() || status.get().exitCode().getAsInt() != 0;
+    r.exitCode = status.flatMap(s -> s.exitCode().isPresent() ? Optional.of(s.exitCode().getAsInt()) : Optional.empty()).orElse(null);
+    r.pid = null;
+    String reason = status.map(WorkloadStatus::reason).filter(s -> !s.isEmpty()).orElse(status.isEmpty() ? "the workload vanished from runtime " + r.runtime : "exited");
+    setState(r, failed ? InstanceState.FAILED : InstanceState.STOPPED, reason);
+    scheduleRestart(r, spec, failed, now);
+  }
+
+  private void scheduleRestart(InstanceRecord r, AppSpec spec, boolean failed, long now) {
+    boolean restart = spec.restartPolicy() == RestartPolicy.ALWAYS || (spec.restartPolicy() == RestartPolicy.ON_FAILURE && failed);
+    if (!restart) {
+      r.nextStartAtMillis = null;
+      return;
+    }
+    r.consecutiveFailures++;
+    long delay = settings.backoffBase().toMillis() << Math.min(20, r.consecutiveFailures - 1);
+    delay = Math.min(delay, settings.backoffMax().toMillis());
+    r.nextStartAtMillis = now + delay;
+  }
+
+  private void checkHealth(InstanceRecord r, AppSpec spec, long now) {
+    HealthCheck check = spec.healthCheck();
+    boolean upLongEnough = r.startedAtMillis != null && now - r.startedAtMillis >= settings.backoffMax().toMillis();
+    if (check == null) {
+      if (r.state != InstanceState.RUNNING) {
+        setState(r, InstanceState.RUNNING, "running");
+      }
+      if (upLongEnough) {
+        r.consecutiveFailures = 0;
+      }
+      return;
+    }
+    if (r.probe != null && r.probe.isDone()) {
+      HealthProber.Result result = r.probe.getNow(new HealthProber.Result(false, "no result"));
+      r.probe = null;
+      r.lastProbeDetail = result.detail();
+      if (result.passed()) {
+        r.healthPasses++;
+        r.healthFailures = 0;
+      } else {
+        r.healthFailures++;
+        r.healthPasses = 0;
+      }
+      if (r.healthPasses >= check.healthyThreshold() && r.state != InstanceState.HEALTHY) {
+        setState(r, InstanceState.HEALTHY, "health check passed: " + result.detail());
+        r.consecutiveFailures = 0;
+      }
+      boolean inStartupGrace = r.state == InstanceState.STARTING && r.startedAtMillis != null && now - r.startedAtMillis < settings.startupGrace().toMillis();
+      if (r.healthFailures >= check.unhealthyThreshold() && !inStartupGrace) {
+        setState(r, InstanceState.UNHEALTHY, "health check failed " + r.healthFailures + " times: " + result.detail());
+        WorkloadRuntime runtime = runtimes.apply(r.runtime);
+        runtime.stop(r.id, settings.stopGrace());
+        r.pid = null;
+        setState(r, InstanceState.FAILED, "stopped after failing its health check: " + result.detail());
+        scheduleRestart(r, spec, true, now);
+        return;
+      }
+    }
+    if (r.probe == null && now >= r.nextCheckAtMillis) {
+      r.nextCheckAtMillis = now + check.interval().toMillis();
+      r.probe = prober.probe(r.id, check, Map.copyOf(r.hostPorts));
+    }
+  }
+
+  private void setState(InstanceRecord r, InstanceState state, String reason) {
+    boolean changed = r.state != state;
+    r.state = state;
+    r.reason = reason == null ? "" : reason;
+    if (changed) {
+      emit(HiveEvent.Type.INSTANCE_STATE_CHANGED, r, r.reason);
+    }
+  }
+
+  private void emit(HiveEvent.Type type, InstanceRecord r, String message) {
+    events.accept(new HiveEvent(type, clock.instant(), r.app, r.id, r.state, message));
+  }
+
+  private void persist() {
+    for (InstanceRecord r : records.values()) {
+      try {
+        byte[] bytes = json.writeValueAsBytes(r);
+        if (!Arrays.equals(bytes, persisted.get(r.slotKey()))) {
+          store.put(NAMESPACE, r.slotKey(), bytes);
+          persisted.put(r.slotKey(), bytes);
+        }
+      } catch (IOException e) {
+        throw new HiveException("cannot record instance " + r.id + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** Stops every instance this node runs (used when the cluster is deleted, not on close). */
+  public synchronized void stopAll() {
+    for (InstanceRecord r : new ArrayList<>(records.values())) {
+      retire(r, "stopped");
+    }
+    records.clear();
+  }
+}

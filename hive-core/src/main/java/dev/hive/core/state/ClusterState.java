@@ -1,0 +1,38 @@
+package dev.hive.core.state;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * The cluster's desired state: nodes and apps with their slots. Immutable; changed only by {@link
+ * StateMachine#apply(ClusterState, Command)}.
+ *
+ * @param index the index of the last command applied (0 for the empty state)
+ * @param nodes nodes by id
+ * @param apps apps by name
+ */
+public record ClusterState(long index, SortedMap<String, NodeRecord> nodes, SortedMap<String, AppRecord> apps) {
+  /** The state before any command. */
+  public static final ClusterState EMPTY = new ClusterState(0, new TreeMap<>(), new TreeMap<>());
+
+  public ClusterState {
+    nodes = Collections.unmodifiableSortedMap(new TreeMap<>(nodes));
+    apps = Collections.unmodifiableSortedMap(new TreeMap<>(apps));
+  }
+
+  /** Returns the slots assigned to {@code nodeId}, as app name to ordinals. */
+  public Map<String, java.util.List<Integer>> slotsOf(String nodeId) {
+    Map<String, java.util.List<Integer>> result = new TreeMap<>();
+    for (AppRecord app : apps.values()) {
+      app.slots().forEach(
+          (ordinal, node) -> {
+            if (node.equals(nodeId)) {
+              result.computeIfAbsent(app.name(), a -> new java.util.ArrayList<>()).add(ordinal);
+            }
+          });
+    }
+    return result;
+  }
+}

@@ -1,0 +1,144 @@
+package dev.hive.core.state;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hive.api.HiveException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/** Commands and states to and from the JSON kept in the store's log and snapshots. */
+public final class StateCodec {
+  private final ObjectMapper mapper = new ObjectMapper();
+
+  /** Encodes a command. */
+  public byte[] encode(Command command) {
+    ObjectNode o = mapper.createObjectNode();
+    if (command instanceof Command.RegisterNode c) {
+      o.put("type", "register-node");
+      o.set("node", node(c.node()));
+    } else if (command instanceof Command.DeployApp c) {
+      o.put("type", "deploy-app");
+      o.set("spec", AppSpecCodec.toJson(mapper, c.spec()));
+      o.put("atMillis", c.atMillis());
+    } else if (command instanceof Command.ScaleApp c) {
+      o.put("type", "scale-app").put("app", c.app()).put("replicas", c.replicas());
+    } else if (command instanceof Command.RestartApp c) {
+      o.put("type", "restart-app").put("app", c.app());
+    } else if (command instanceof Command.DeleteApp c) {
+      o.put("type", "delete-app").put("app", c.app());
+    } else if (command instanceof Command.AssignSlots c) {
+      o.put("type", "assign-slots").put("app", c.app());
+      ObjectNode a = o.putObject("assignments");
+      new TreeMap<>(c.assignments()).forEach((ordinal, node) -> a.put(Integer.toString(ordinal), node));
+    }
+    return bytes(o);
+  }
+
+  /**
+   * Decodes a command.
+   *
+   * @throws HiveException if the bytes are not a command this version knows
+   */
+  public Command decodeCommand(byte[] bytes) {
+    JsonNode o = tree(bytes);
+    String type = o.path("type").asText();
+    switch (type) {
+      case "register-node":
+        return new Command.RegisterNode(node(o.get("node")));
+      case "deploy-app":
+        return new Command.DeployApp(AppSpecCodec.fromJson(o.get("spec")), o.get("atMillis").asLong());
+      case "scale-app":
+        return new Command.ScaleApp(o.get("app").asText(), o.get("replicas").asInt());
+      case "restart-app":
+        return new Command.RestartApp(o.get("app").asText());
+      case "delete-app":
+        return new Command.DeleteApp(o.get("app").asText());
+      case "assign-slots":
+        Map<Integer, String> assignments = new HashMap<>();
+        o.get("assignments").fields().forEachRemaining(e -> assignments.put(Integer.parseInt(e.getKey()), e.getValue().asText()));
+        return new Command.AssignSlots(o.get("app").asText(), assignments);
+      default:
+        throw new HiveException("the command log holds a command of unknown type '" + type + "'; was it written by a newer Hive?");
+    }
+  }
+
+  /** Encodes a whole state (a snapshot). */
+  public byte[] encode(ClusterState state) {
+    ObjectNode o = mapper.createObjectNode();
+    o.put("index", state.index());
+    ObjectNode nodes = o.putObject("nodes");
+    state.nodes().forEach((id, n) -> nodes.set(id, node(n)));
+    ObjectNode apps = o.putObject("apps");
+    state.apps().forEach(
+        (name, a) -> {
+          ObjectNode app = apps.putObject(name);
+          app.set("spec", AppSpecCodec.toJson(mapper, a.spec()));
+          app.put("generation", a.generation());
+          app.put("createdAtMillis", a.createdAtMillis());
+          ObjectNode slots = app.putObject("slots");
+          a.slots().forEach((ordinal, node) -> slots.put(Integer.toString(ordinal), node));
+        });
+    return bytes(o);
+  }
+
+  /** Decodes a snapshot. */
+  public ClusterState decodeState(byte[] bytes) {
+    JsonNode o = tree(bytes);
+    SortedMap<String, NodeRecord> nodes = new TreeMap<>();
+    o.get("nodes").fields().forEachRemaining(e -> nodes.put(e.getKey(), node(e.getValue())));
+    SortedMap<String, AppRecord> apps = new TreeMap<>();
+    o.get("apps")
+        .fields()
+        .forEachRemaining(
+            e -> {
+              JsonNode a = e.getValue();
+              SortedMap<Integer, String> slots = new TreeMap<>();
+              a.get("slots").fields().forEachRemaining(s -> slots.put(Integer.parseInt(s.getKey()), s.getValue().asText()));
+              apps.put(e.getKey(), new AppRecord(AppSpecCodec.fromJson(a.get("spec")), a.get("generation").asInt(), a.get("createdAtMillis").asLong(), slots));
+            });
+    return new ClusterState(o.get("index").asLong(), nodes, apps);
+  }
+
+  private ObjectNode node(NodeRecord n) {
+    ObjectNode o = mapper.createObjectNode();
+    o.put("id", n.id()).put("name", n.name()).put("address", n.address()).put("cpus", n.cpus()).put("memoryBytes", n.memoryBytes());
+    ObjectNode labels = o.putObject("labels");
+    n.labels().forEach(labels::put);
+    n.runtimes().forEach(o.putArray("runtimes")::add);
+    o.put("startedAtMillis", n.startedAtMillis());
+    return o;
+  }
+
+  private static NodeRecord node(JsonNode o) {
+    Map<String, String> labels = new LinkedHashMap<>();
+    o.get("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+    List<String> runtimes = new ArrayList<>();
+    o.get("runtimes").forEach(r -> runtimes.add(r.asText()));
+    return new NodeRecord(
+        o.get("id").asText(), o.get("name").asText(), o.get("address").asText(), o.get("cpus").asDouble(),
+        o.get("memoryBytes").asLong(), labels, runtimes, o.get("startedAtMillis").asLong());
+  }
+
+  private byte[] bytes(JsonNode node) {
+    try {
+      return mapper.writeValueAsBytes(node);
+    } catch (IOException e) {
+      throw new HiveException("cannot encode " + node, e);
+    }
+  }
+
+  private JsonNode tree(byte[] bytes) {
+    try {
+      return mapper.readTree(bytes);
+    } catch (IOException e) {
+      throw new HiveException("the store holds a record that is not JSON: " + e.getMessage(), e);
+    }
+  }
+}

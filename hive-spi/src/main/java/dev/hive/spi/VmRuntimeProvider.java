@@ -1,0 +1,4 @@
+package dev.hive.spi;
+
+/** Provides a {@link VmRuntime}, e.g. {@code libvirt}. */
+public interface VmRuntimeProvider extends PluginProvider<VmRuntime> {}
