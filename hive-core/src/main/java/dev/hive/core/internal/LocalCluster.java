@@ -344,6 +344,8 @@ public final class LocalCluster implements Cluster {
     @Override
     public void delete(String name) {
       submit(new Command.DeleteApp(name));
+      // Stop the instances before returning, so that "delete, then close" leaves no process behind.
+      reconciler.tick();
       events.publish(new HiveEvent(HiveEvent.Type.APP_DELETED, clock.instant(), name, null, null, "deleted"));
     }
   }

@@ -421,6 +421,10 @@ public final class Reconciler {
       }
       return;
     }
+    if (r.probe == null && now >= r.nextCheckAtMillis) {
+      r.nextCheckAtMillis = now + check.interval().toMillis();
+      r.probe = prober.probe(r.id, check, Map.copyOf(r.hostPorts));
+    }
     if (r.probe != null && r.probe.isDone()) {
       HealthProber.Result result = r.probe.getNow(new HealthProber.Result(false, "no result"));
       r.probe = null;
@@ -446,10 +450,6 @@ public final class Reconciler {
         scheduleRestart(r, spec, true, now);
         return;
       }
-    }
-    if (r.probe == null && now >= r.nextCheckAtMillis) {
-      r.nextCheckAtMillis = now + check.interval().toMillis();
-      r.probe = prober.probe(r.id, check, Map.copyOf(r.hostPorts));
     }
   }
 

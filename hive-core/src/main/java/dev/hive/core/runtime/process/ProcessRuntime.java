@@ -197,8 +197,16 @@ final class ProcessRuntime implements WorkloadRuntime {
     }
   }
 
+  /** The program a command starts with, unquoted when it is quoted as a whole ('/opt/my app/x'). */
   private static String firstWord(String command) {
-    return command.strip().split("\\s+", 2)[0];
+    String c = command.strip();
+    if (!c.isEmpty() && (c.charAt(0) == '\'' || c.charAt(0) == '"')) {
+      int close = c.indexOf(c.charAt(0), 1);
+      if (close > 0) {
+        return c.substring(1, close);
+      }
+    }
+    return c.split("\\s+", 2)[0];
   }
 
   /** True for one simple command that runs a program (not a builtin, assignment or compound). */

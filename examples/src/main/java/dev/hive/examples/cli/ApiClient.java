@@ -1,0 +1,87 @@
+package dev.hive.examples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+
+/** The CLI's side of the REST API: JSON requests, errors turned into one readable line. */
+final class ApiClient {
+  private final URI base;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final ObjectMapper mapper = new ObjectMapper();
+
+  ApiClient(String base) {
+    try {
+      URI uri = URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
+      if (uri.getScheme() == null || uri.getHost() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))) {
+        throw new IllegalArgumentException();
+      }
+      this.base = uri;
+    } catch (IllegalArgumentException e) {
+      throw new CliException("--api '" + base + "' is not an http(s) URL such as http://127.0.0.1:3000");
+    }
+  }
+
+  ObjectMapper mapper() {
+    return mapper;
+  }
+
+  JsonNode get(String path) {
+    return send(HttpRequest.newBuilder(base.resolve(path)).GET());
+  }
+
+  JsonNode delete(String path) {
+    return send(HttpRequest.newBuilder(base.resolve(path)).DELETE());
+  }
+
+  JsonNode post(String path, JsonNode body) {
+    try {
+      byte[] bytes = body == null ? new byte[0] : mapper.writeValueAsBytes(body);
+      return send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(bytes)));
+    } catch (IOException e) {
+      throw new CliException("cannot encode the request: " + e.getMessage());
+    }
+  }
+
+  /** Sends and returns the JSON body even for an error status (used by {@code health}). */
+  Response exchange(String path) {
+    return exchange(HttpRequest.newBuilder(base.resolve(path)).GET());
+  }
+
+  record Response(int status, JsonNode body) {}
+
+  private JsonNode send(HttpRequest.Builder request) {
+    Response response = exchange(request);
+    if (response.status() >= 400) {
+      JsonNode body = response.body();
+      String error = body.path("error").asText("HTTP " + response.status());
+      String field = body.path("field").asText("");
+      throw new CliException(field.isEmpty() ? error : field + ": " + error);
+    }
+    return response.body();
+  }
+
+  private Response exchange(HttpRequest.Builder request) {
+    try {
+      HttpResponse<byte[]> response = http.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofByteArray());
+      JsonNode body = response.body().length == 0 ? mapper.createObjectNode() : mapper.readTree(response.body());
+      return new Response(response.statusCode(), body);
+    } catch (ConnectException e) {
+      throw new CliException("cannot reach the Hive API at " + base + ": connection refused; start a node with `hive daemon` or pass --api URL");
+    } catch (HttpTimeoutException e) {
+      throw new CliException("the Hive API at " + base + " did not answer in time");
+    } catch (IOException e) {
+      throw new CliException("cannot talk to the Hive API at " + base + ": " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CliException("interrupted");
+    }
+  }
+}

@@ -1,0 +1,440 @@
+package dev.hive.examples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hive.api.Cluster;
+import dev.hive.api.Hive;
+import dev.hive.api.HiveException;
+import dev.hive.examples.demo.Demo;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code hive} launcher: {@code daemon} and {@code demo} run a node in this JVM; every other
+ * command is a thin client of a node's REST API.
+ */
+@Command(
+    name = "hive",
+    mixinStandardHelpOptions = true,
+    version = "hive 0.1.0-SNAPSHOT",
+    description = "Run and drive a Hive node: deploy, scale and heal apps.",
+    subcommands = {
+      HiveCli.Daemon.class,
+      HiveCli.AppCommand.class,
+      HiveCli.NodeCommand.class,
+      HiveCli.Health.class,
+      Demo.class,
+      CommandLine.HelpCommand.class
+    })
+public final class HiveCli implements Runnable {
+  @Option(names = "--api", scope = ScopeType.INHERIT, defaultValue = "http://127.0.0.1:3000", description = "the node's REST API (default: ${DEFAULT-VALUE})")
+  String api;
+
+  @Option(names = "--output", scope = ScopeType.INHERIT, defaultValue = "table", description = "table or json (default: ${DEFAULT-VALUE})")
+  Output.Format output;
+
+  @Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  ApiClient client() {
+    return new ApiClient(api);
+  }
+
+  PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
+  /** Runs the CLI; returns the exit code. */
+  public static int execute(PrintWriter out, PrintWriter err, String... args) {
+    CommandLine cli = new CommandLine(new HiveCli());
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setCaseInsensitiveEnumValuesAllowed(true);
+    cli.setParameterExceptionHandler(
+        (ex, a) -> {
+          ex.getCommandLine().getErr().println("error: " + ex.getMessage() + " (see `" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help`)");
+          ex.getCommandLine().getErr().flush();
+          return 2;
+        });
+    cli.setExecutionExceptionHandler(
+        (ex, commandLine, parsed) -> {
+          String message = ex instanceof CliException || ex instanceof HiveException ? ex.getMessage() : ex.toString();
+          commandLine.getErr().println("error: " + message);
+          commandLine.getErr().flush();
+          return 1;
+        });
+    return cli.execute(args);
+  }
+
+  public static void main(String[] args) {
+    boolean runsANode = args.length > 0 && (args[0].equals("daemon") || args[0].equals("demo"));
+    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", runsANode && args[0].equals("daemon") ? "info" : "warn");
+    System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+    int code = execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    System.exit(code);
+  }
+
+  @Command(name = "daemon", description = "Run a Hive node in the foreground, with its REST API.")
+  static final class Daemon implements Runnable {
+    @ParentCommand HiveCli root;
+
+    @Option(names = "--data-dir", description = "where the node keeps its state (default: ~/.hive)")
+    Path dataDir;
+
+    @Option(names = "--http-port", defaultValue = "3000", description = "REST API port on 127.0.0.1 (default: ${DEFAULT-VALUE})")
+    int httpPort;
+
+    @Option(names = "--node-name", description = "the node's name (default: the host name)")
+    String nodeName;
+
+    @Option(names = "--runtime", description = "the default workload runtime (default: the best available, `process` here)")
+    String runtime;
+
+    @Option(names = "--setting", description = "an engine or plugin setting KEY=VALUE, e.g. hive.reconcile.stop-grace=5s")
+    List<String> settings = new ArrayList<>();
+
+    @Override
+    public void run() {
+      Hive.Builder builder = Hive.builder().httpPort(httpPort);
+      if (dataDir != null) {
+        builder.dataDir(dataDir);
+      }
+      if (nodeName != null) {
+        builder.nodeName(nodeName);
+      }
+      if (runtime != null) {
+        builder.runtime(runtime);
+      }
+      for (String s : settings) {
+        int eq = s.indexOf('=');
+        if (eq <= 0) {
+          throw new CliException("--setting '" + s + "' must be KEY=VALUE");
+        }
+        builder.setting(s.substring(0, eq), s.substring(eq + 1));
+      }
+      Cluster cluster = builder.start();
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        cluster.close();
+        stopped.countDown();
+      }, "hive-shutdown"));
+      root.out().println("hive node " + cluster.localNode().name() + " (" + cluster.localNode().id() + ") serving " + cluster.apiUrl()
+          + "; data dir " + builder.config().dataDir());
+      root.out().flush();
+      try {
+        stopped.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  @Command(name = "health", description = "Check the node; exits 1 when it is not healthy.")
+  static final class Health implements java.util.concurrent.Callable<Integer> {
+    @ParentCommand HiveCli root;
+
+    @Override
+    public Integer call() {
+      ApiClient.Response r = root.client().exchange("/api/v1/health");
+      if (r.status() >= 400 && !r.body().has("healthy")) {
+        throw new CliException(r.body().path("error").asText("HTTP " + r.status()));
+      }
+      if (root.output == Output.Format.json) {
+        Output.json(root.out(), r.body());
+      } else {
+        boolean healthy = r.body().path("healthy").asBoolean();
+        root.out().println(healthy ? "healthy" : "NOT healthy");
+        r.body().path("checks").fields().forEachRemaining(e -> root.out().println("  " + e.getKey() + ": " + e.getValue().asText()));
+        root.out().flush();
+      }
+      return r.body().path("healthy").asBoolean() ? 0 : 1;
+    }
+  }
+
+  @Command(name = "node", description = "Nodes of the cluster.", subcommands = {NodeCommand.Ls.class, NodeCommand.Info.class})
+  static final class NodeCommand {
+    @Command(name = "ls", description = "List the nodes.")
+    static final class Ls implements Runnable {
+      @ParentCommand NodeCommand parent;
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        Output.print(root.out(), root.output, root.client().get("/api/v1/nodes"), "id", "name", "address", "state", "cpus", "instances", "runtimes");
+      }
+    }
+
+    @Command(name = "info", description = "Show a node's details (default: the node the API runs on).")
+    static final class Info implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--node", description = "node id or name")
+      String node;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        JsonNode info = root.client().get(node == null ? "/api/v1/node" : "/api/v1/nodes/" + encode(node));
+        Output.printObject(root.out(), root.output, info);
+      }
+    }
+  }
+
+  @Command(
+      name = "app",
+      description = "Apps: deploy, list, scale, restart, remove, and their instances.",
+      subcommands = {
+        AppCommand.Deploy.class,
+        AppCommand.Ls.class,
+        AppCommand.Scale.class,
+        AppCommand.Restart.class,
+        AppCommand.Rm.class,
+        AppCommand.Containers.class,
+        AppCommand.ContainerInfo.class,
+        AppCommand.Logs.class
+      })
+  static final class AppCommand {
+    @Command(name = "deploy", description = "Deploy a new app.")
+    static final class Deploy implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--name", required = true, description = "the app's name")
+      String name;
+
+      @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+      What what;
+
+      static final class What {
+        @Option(names = "--command", required = true, description = "a shell command; $PORT holds the first port's host port")
+        String command;
+
+        @Option(names = "--image", required = true, description = "a container image (container runtimes)")
+        String image;
+      }
+
+      @Option(names = "--runtime", description = "process, or a plugin's runtime")
+      String runtime;
+
+      @Option(names = "--replicas", defaultValue = "1", description = "instances to run (default: ${DEFAULT-VALUE})")
+      int replicas;
+
+      @Option(names = "--port", description = "a port to publish: 8080 or name:8080 (repeatable)")
+      List<String> ports = new ArrayList<>();
+
+      @Option(names = "--env", description = "an environment variable K=V (repeatable)")
+      List<String> env = new ArrayList<>();
+
+      @Option(names = "--health-http", description = "HTTP path checked on the first port")
+      String healthHttp;
+
+      @Option(names = "--health-tcp", description = "check that the first port accepts TCP connections")
+      boolean healthTcp;
+
+      @Option(names = "--restart", description = "always, on-failure or never (default: always)")
+      String restart;
+
+      @Option(names = "--cpus", description = "CPU limit per instance, in cores")
+      Double cpus;
+
+      @Option(names = "--memory", description = "memory limit per instance, e.g. 256M")
+      String memory;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        ApiClient client = root.client();
+        ObjectNode body = client.mapper().createObjectNode();
+        body.put("name", name);
+        if (what.command != null) {
+          body.put("command", what.command);
+        } else {
+          body.put("image", what.image);
+        }
+        if (runtime != null) {
+          body.put("runtime", runtime);
+        }
+        body.put("replicas", replicas);
+        ArrayNode portArray = body.putArray("ports");
+        ports.forEach(portArray::add);
+        ObjectNode envObject = body.putObject("env");
+        for (String e : env) {
+          int eq = e.indexOf('=');
+          if (eq <= 0) {
+            throw new CliException("--env '" + e + "' must be KEY=VALUE");
+          }
+          envObject.put(e.substring(0, eq), e.substring(eq + 1));
+        }
+        if (healthHttp != null && healthTcp) {
+          throw new CliException("--health-http and --health-tcp exclude each other; choose one");
+        }
+        if (healthHttp != null) {
+          body.putObject("healthCheck").put("type", "http").put("path", healthHttp);
+        } else if (healthTcp) {
+          body.putObject("healthCheck").put("type", "tcp");
+        }
+        if (restart != null) {
+          body.put("restart", restart);
+        }
+        if (cpus != null) {
+          body.put("cpus", cpus);
+        }
+        if (memory != null) {
+          body.put("memory", memory);
+        }
+        JsonNode app = client.post("/api/v1/apps", body);
+        if (root.output == Output.Format.json) {
+          Output.json(root.out(), app);
+        } else {
+          root.out().println("deployed " + app.path("name").asText() + ": " + app.path("replicas").asInt() + " replicas on runtime " + app.path("runtime").asText());
+          root.out().flush();
+        }
+      }
+    }
+
+    @Command(name = "ls", description = "List the apps.")
+    static final class Ls implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        Output.print(root.out(), root.output, root.client().get("/api/v1/apps"), "name", "replicas", "healthyInstances", "runtime", "command", "image");
+      }
+    }
+
+    @Command(name = "scale", description = "Set an app's number of instances.")
+    static final class Scale implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--name", required = true)
+      String name;
+
+      @Option(names = "--replicas", required = true)
+      int replicas;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        ObjectNode body = root.client().mapper().createObjectNode().put("replicas", replicas);
+        JsonNode app = root.client().post("/api/v1/apps/" + encode(name) + "/scale", body);
+        report(root, app, "scaled " + name + " to " + replicas + " replicas");
+      }
+    }
+
+    @Command(name = "restart", description = "Replace every instance of an app, one at a time.")
+    static final class Restart implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--name", required = true)
+      String name;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        report(root, root.client().post("/api/v1/apps/" + encode(name) + "/restart", null), "restarting " + name);
+      }
+    }
+
+    @Command(name = "rm", description = "Remove an app and stop its instances.")
+    static final class Rm implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--name", required = true)
+      String name;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        report(root, root.client().delete("/api/v1/apps/" + encode(name)), "removed " + name);
+      }
+    }
+
+    @Command(name = "containers", description = "List instances, of one app or of all.")
+    static final class Containers implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--name", description = "only this app's instances")
+      String name;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        JsonNode instances = root.client().get("/api/v1/instances" + (name == null ? "" : "?app=" + encode(name)));
+        Output.print(root.out(), root.output, instances, "id", "app", "node", "state", "healthy", "pid", "hostPorts", "restarts");
+      }
+    }
+
+    @Command(name = "container-info", description = "Show one instance in detail, with why it is in its state.")
+    static final class ContainerInfo implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--container-id", required = true)
+      String id;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        Output.printObject(root.out(), root.output, root.client().get("/api/v1/instances/" + encode(id)));
+      }
+    }
+
+    @Command(name = "logs", description = "Print an instance's output (stdout and stderr).")
+    static final class Logs implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--container-id", required = true)
+      String id;
+
+      @Option(names = "--tail", defaultValue = "100", description = "lines to show (default: ${DEFAULT-VALUE})")
+      int tail;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        JsonNode logs = root.client().get("/api/v1/instances/" + encode(id) + "/logs?tail=" + tail);
+        if (root.output == Output.Format.json) {
+          Output.json(root.out(), logs);
+        } else {
+          logs.path("lines").forEach(l -> root.out().println(l.asText()));
+          root.out().flush();
+        }
+      }
+    }
+  }
+
+  private static void report(HiveCli root, JsonNode body, String line) {
+    if (root.output == Output.Format.json) {
+      Output.json(root.out(), body);
+    } else {
+      root.out().println(line);
+      root.out().flush();
+    }
+  }
+
+  static HiveCli root(CommandLine.Model.CommandSpec spec) {
+    CommandLine c = spec.commandLine();
+    while (c.getParent() != null) {
+      c = c.getParent();
+    }
+    return (HiveCli) c.getCommand();
+  }
+
+  static String encode(String segment) {
+    return java.net.URLEncoder.encode(segment, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+  }
+}

@@ -1,0 +1,279 @@
+package dev.hive.core.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hive.api.AppSpec;
+import dev.hive.api.HealthCheck;
+import dev.hive.api.HiveEvent;
+import dev.hive.api.InstanceState;
+import dev.hive.api.PortSpec;
+import dev.hive.api.RestartPolicy;
+import dev.hive.core.MutableClock;
+import dev.hive.core.state.ClusterState;
+import dev.hive.core.state.Command;
+import dev.hive.core.state.NodeRecord;
+import dev.hive.core.state.StateMachine;
+import dev.hive.core.storage.memory.InMemoryStore;
+import dev.hive.spi.WorkloadStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The reconciler's decisions, in virtual time: the clock moves only when the test moves it. */
+class ReconcilerTest {
+  static final NodeRecord NODE = new NodeRecord("n1", "host", "127.0.0.1", 2, 1 << 30, Map.of(), List.of("process"), 0);
+  static final Reconciler.Settings SETTINGS = new Reconciler.Settings(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(8), Duration.ofSeconds(10));
+
+  final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final FakeRuntime runtime = new FakeRuntime();
+  final InMemoryStore store = new InMemoryStore();
+  final List<HiveEvent> events = new ArrayList<>();
+  final Map<String, Boolean> healthOf = new HashMap<>();
+  final AtomicInteger nextPort = new AtomicInteger(20000);
+  ClusterState state = ClusterState.EMPTY;
+  Reconciler reconciler;
+
+  final HealthProber prober =
+      (id, check, ports) -> CompletableFuture.completedFuture(new HealthProber.Result(healthOf.getOrDefault(id, true), "fake"));
+  final PortAllocator ports =
+      new PortAllocator() {
+        @Override
+        public int allocate(Set<Integer> taken) {
+          return nextPort.getAndIncrement();
+        }
+
+        @Override
+        public boolean isFree(int port) {
+          return true;
+        }
+      };
+
+  @BeforeEach
+  void setUp() {
+    state = StateMachine.apply(state, new Command.RegisterNode(NODE));
+    reconciler = newReconciler();
+  }
+
+  private Reconciler newReconciler() {
+    return new Reconciler("hive", "n1", () -> state, name -> runtime, store, prober, ports, clock, events::add, SETTINGS);
+  }
+
+  private void apply(Command c) {
+    state = StateMachine.apply(state, c);
+  }
+
+  private void deploy(AppSpec spec) {
+    apply(new Command.DeployApp(spec, 0));
+    Map<Integer, String> all = new HashMap<>();
+    state.apps().get(spec.name()).slots().keySet().forEach(o -> all.put(o, "n1"));
+    apply(new Command.AssignSlots(spec.name(), all));
+  }
+
+  private static AppSpec.Builder web(int replicas) {
+    return AppSpec.builder("web").command("serve").runtime("process").port(PortSpec.of(8080)).replicas(replicas).healthCheck(HealthCheck.http("/"));
+  }
+
+  private InstanceRecord only(int ordinal) {
+    return reconciler.instances().stream().filter(r -> r.ordinal == ordinal).findFirst().orElseThrow();
+  }
+
+  private List<InstanceState> states() {
+    return reconciler.instances().stream().map(r -> r.state).toList();
+  }
+
+  @Test
+  void startsOneWorkloadPerSlotAndMarksThemHealthyWhenChecksPass() {
+    deploy(web(3).build());
+    reconciler.tick();
+    assertThat(runtime.running()).isEqualTo(3);
+    assertThat(states()).containsOnly(InstanceState.STARTING);
+    // The first pass launched the checks; the next one reads their results.
+    reconciler.tick();
+    assertThat(states()).containsOnly(InstanceState.HEALTHY);
+    assertThat(reconciler.instances()).extracting(r -> r.hostPorts.get("8080")).doesNotHaveDuplicates();
+    assertThat(runtime.workloads.values()).allSatisfy(w -> assertThat(w.labels()).containsEntry("dev.hive.node", "n1").containsKey("dev.hive.slot"));
+  }
+
+  @Test
+  void aKilledWorkloadIsRestartedInPlaceAfterTheBackoffAndCounted() {
+    deploy(web(1).build());
+    reconciler.tick();
+    reconciler.tick();
+    String id = only(0).id;
+    runtime.exit(id, 137);
+    reconciler.tick();
+    assertThat(only(0).state).isEqualTo(InstanceState.FAILED);
+    assertThat(only(0).reason).contains("137");
+    reconciler.tick();
+    assertThat(runtime.started).hasSize(1); // still waiting out the 1 s backoff
+    clock.advance(Duration.ofSeconds(1));
+    reconciler.tick();
+    assertThat(runtime.started).hasSize(2);
+    assertThat(only(0).id).isEqualTo(id);
+    assertThat(only(0).restarts).isEqualTo(1);
+    reconciler.tick();
+    assertThat(only(0).state).isEqualTo(InstanceState.HEALTHY);
+    assertThat(events).anyMatch(e -> e.type() == HiveEvent.Type.INSTANCE_RESTARTED);
+  }
+
+  @Test
+  void theBackoffDoublesUpToItsLimit() {
+    deploy(web(1).healthCheck(null).build());
+    reconciler.tick();
+    List<Long> delays = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      runtime.exit(only(0).id, 1);
+      reconciler.tick();
+      long delay = only(0).nextStartAtMillis - clock.millis();
+      delays.add(delay);
+      clock.advance(Duration.ofMillis(delay));
+      reconciler.tick();
+      assertThat(only(0).state).isEqualTo(InstanceState.RUNNING);
+    }
+    assertThat(delays).containsExactly(1000L, 2000L, 4000L, 8000L, 8000L, 8000L);
+  }
+
+  @Test
+  void scalingDownStopsTheInstancesOfTheRemovedSlots() {
+    deploy(web(5).build());
+    reconciler.tick();
+    assertThat(runtime.running()).isEqualTo(5);
+    apply(new Command.ScaleApp("web", 1));
+    reconciler.tick();
+    assertThat(runtime.running()).isEqualTo(1);
+    assertThat(runtime.workloads).hasSize(1);
+    assertThat(reconciler.instances()).extracting(r -> r.ordinal).containsExactly(0);
+  }
+
+  @Test
+  void restartPoliciesDecideWhetherAnExitedWorkloadComesBack() {
+    deploy(web(1).healthCheck(null).restartPolicy(RestartPolicy.NEVER).build());
+    reconciler.tick();
+    runtime.exit(only(0).id, 1);
+    reconciler.tick();
+    clock.advance(Duration.ofMinutes(5));
+    reconciler.tick();
+    assertThat(only(0).state).isEqualTo(InstanceState.FAILED);
+    assertThat(runtime.started).hasSize(1);
+
+    apply(new Command.DeleteApp("web"));
+    reconciler.tick();
+    deploy(AppSpec.builder("job").command("true").runtime("process").restartPolicy(RestartPolicy.ON_FAILURE).build());
+    reconciler.tick();
+    runtime.exit(only(0).id, 0);
+    reconciler.tick();
+    clock.advance(Duration.ofMinutes(5));
+    reconciler.tick();
+    assertThat(only(0).state).isEqualTo(InstanceState.STOPPED);
+    assertThat(only(0).nextStartAtMillis).isNull();
+  }
+
+  @Test
+  void anInstanceFailingItsChecksIsMarkedUnhealthyStoppedAndRestarted() {
+    deploy(web(1).build());
+    reconciler.tick();
+    reconciler.tick();
+    String id = only(0).id;
+    healthOf.put(id, false);
+    for (int i = 0; i < 3; i++) {
+      clock.advance(Duration.ofSeconds(2));
+      reconciler.tick();
+      reconciler.tick();
+    }
+    assertThat(events).anyMatch(e -> e.state() == InstanceState.UNHEALTHY);
+    assertThat(runtime.stopped).containsExactly(id);
+    assertThat(only(0).state).isEqualTo(InstanceState.FAILED);
+    assertThat(only(0).reason).contains("health check");
+    healthOf.put(id, true);
+    clock.advance(Duration.ofSeconds(1));
+    reconciler.tick();
+    reconciler.tick();
+    assertThat(only(0).state).isEqualTo(InstanceState.HEALTHY);
+    assertThat(only(0).restarts).isEqualTo(1);
+  }
+
+  @Test
+  void failingChecksDuringTheStartupGraceDoNotKill() {
+    deploy(web(1).build());
+    healthOf.put("unused", true);
+    reconciler.tick();
+    healthOf.put(only(0).id, false);
+    for (int i = 0; i < 4; i++) {
+      clock.advance(Duration.ofSeconds(2));
+      reconciler.tick();
+    }
+    assertThat(only(0).state).isEqualTo(InstanceState.STARTING);
+    clock.advance(Duration.ofSeconds(4));
+    reconciler.tick();
+    reconciler.tick();
+    assertThat(only(0).state).isEqualTo(InstanceState.FAILED);
+  }
+
+  @Test
+  void aStartThatFailsShowsTheReasonAndIsRetried() {
+    runtime.failNextStartWith = "program 'nosuch' not found on PATH";
+    deploy(web(1).build());
+    reconciler.tick();
+    assertThat(only(0).state).isEqualTo(InstanceState.FAILED);
+    assertThat(only(0).reason).contains("program 'nosuch' not found on PATH");
+    clock.advance(Duration.ofSeconds(1));
+    reconciler.tick();
+    assertThat(only(0).state).isEqualTo(InstanceState.STARTING);
+  }
+
+  @Test
+  void aNewReconcilerAdoptsWhatRunsAndStartsNothingTwice() {
+    deploy(web(3).build());
+    reconciler.tick();
+    reconciler.tick();
+    String killedWhileDown = only(1).id;
+    // An unrecorded workload of this node with no slot: left behind by a crash, to be removed.
+    runtime.workloads.put(
+        "stray",
+        new WorkloadStatus("stray", WorkloadStatus.State.RUNNING, OptionalLong.of(1), OptionalInt.empty(), null,
+            Map.of("dev.hive.cluster", "hive", "dev.hive.node", "n1", "dev.hive.slot", "gone/0"), List.of(), ""));
+
+    runtime.exit(killedWhileDown, 137);
+    reconciler = newReconciler();
+    reconciler.tick();
+    assertThat(runtime.started).hasSize(3);
+    assertThat(runtime.workloads).doesNotContainKey("stray");
+    assertThat(events).filteredOn(e -> e.type() == HiveEvent.Type.INSTANCE_ADOPTED).hasSize(2);
+    clock.advance(Duration.ofSeconds(1));
+    reconciler.tick();
+    reconciler.tick();
+    assertThat(runtime.started).hasSize(4);
+    assertThat(runtime.running()).isEqualTo(3);
+    assertThat(states()).containsOnly(InstanceState.HEALTHY);
+  }
+
+  @Test
+  void aRestartReplacesInstancesOneAtATimeWaitingForEachToBeHealthy() {
+    deploy(web(3).build());
+    reconciler.tick();
+    reconciler.tick();
+    List<String> oldIds = reconciler.instances().stream().map(r -> r.id).toList();
+    apply(new Command.RestartApp("web"));
+    reconciler.tick(); // replaces ordinal 0; the new one is STARTING
+    assertThat(runtime.stopped).containsExactly(oldIds.get(0));
+    reconciler.tick(); // the new one turns HEALTHY; ordinal 1 is replaced in the next pass
+    assertThat(runtime.stopped).hasSize(1);
+    reconciler.tick();
+    reconciler.tick();
+    reconciler.tick();
+    reconciler.tick();
+    assertThat(runtime.stopped).containsExactlyElementsOf(oldIds);
+    assertThat(reconciler.instances()).allSatisfy(r -> assertThat(r.generation).isEqualTo(1));
+    assertThat(runtime.running()).isEqualTo(3);
+  }
+}
