@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Hive's build and tests need on a Debian host, and only what is missing:
+#   java 17+, maven       the build
+#   python3               the test workload (python3 -m http.server), as in the README
+#   setsid (util-linux)   runs each process workload in its own session
+#   kill, ps (procps)     signals a workload's whole process group
+# Re-running it is harmless. Needs root (or sudo) only when something must be installed.
+set -euo pipefail
+
+need=()
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v setsid >/dev/null 2>&1 || need+=(util-linux)
+command -v kill >/dev/null 2>&1 || need+=(procps)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup-host: installing ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+java_major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+if [ "${java_major%%.*}" -lt 17 ]; then
+  echo "setup-host: Java 17 or newer is needed, found $java_major; set JAVA_HOME to a JDK 17+" >&2
+  exit 1
+fi
+echo "setup-host: java $java_major, $(mvn -v 2>/dev/null | head -n 1), $(python3 --version)"
