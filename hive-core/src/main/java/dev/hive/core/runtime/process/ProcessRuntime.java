@@ -533,7 +533,9 @@ final class ProcessRuntime implements WorkloadRuntime {
         } else {
           r.running = false;
           r.reason = "ended while no agent watched it; exit code unknown";
-          if (r.groupLeader) {
+          // Its leftovers share its group id, which the kernel does not hand out while they live;
+          // but if the pid is in use again, that process and its group are somebody else's.
+          if (r.groupLeader && ProcessHandle.of(r.pid).isEmpty()) {
             signalGroup(r.pid, "KILL");
           }
           cgroups.remove(r.id);

@@ -90,4 +90,25 @@ class ProcessRuntimeLimitsAndLogsTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> runtime.inspect(id).orElseThrow().state() == WorkloadStatus.State.EXITED);
     await().atMost(Duration.ofSeconds(10)).until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
   }
+
+  @Test
+  void aRecordWhosePidNowBelongsToAnotherProcessIsNotAdopted() throws Exception {
+    open(Map.of());
+    long pid = runtime.start(WorkloadSpec.builder(id).command("sleep 600").build()).pid().orElseThrow();
+    runtime.close();
+    // Pretend the kernel gave the pid to a new process: same pid, another start time.
+    Path record = dir.resolve("workloads").resolve(id + ".json");
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode tree = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(record.toFile());
+    tree.put("processStartMillis", tree.get("processStartMillis").asLong() - 60_000);
+    json.writeValue(record.toFile(), tree);
+    try {
+      open(Map.of());
+      WorkloadStatus status = runtime.inspect(id).orElseThrow();
+      assertThat(status.state()).isEqualTo(WorkloadStatus.State.EXITED);
+      assertThat(status.reason()).contains("ended while no agent watched it");
+    } finally {
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+  }
 }
