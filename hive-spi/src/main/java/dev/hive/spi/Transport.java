@@ -1,41 +1,67 @@
 package dev.hive.spi;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Carries node-to-node messages (tcp with mutual TLS, libp2p with Noise, in-memory for
- * simulation). Request/response with timeouts; bulk streams and the transport compatibility kit
- * arrive with the issue "Cluster formation".
+ * Carries node-to-node messages: request/response with timeouts, and requests whose body is a
+ * stream (bulk data). The transport authenticates peers ({@code tcp}: mutual TLS; {@code libp2p}:
+ * Noise; in-memory: by construction) and names the caller to the handler. Every implementation
+ * passes {@code TransportCompatibilityKit} from hive-spi's test-jar.
  */
 public interface Transport extends AutoCloseable {
-  /** Answers requests that arrive at this node. */
+  /** Answers requests that arrive at this node. Called on the transport's threads, concurrently. */
   interface Handler {
     /**
      * Answers one request.
      *
      * @param fromNode the id of the calling node, as authenticated by the transport
-     * @param topic what the request is about, e.g. {@code membership.ping}
+     * @param topic what the request is about, e.g. {@code swim.ping}
      * @param payload the request body
      * @return the response body
+     * @throws dev.hive.api.HiveException to answer with an error the caller sees as its message
      */
     byte[] handle(String fromNode, String topic, byte[] payload);
+
+    /**
+     * Answers one request whose body is a stream; it is read to its end before this returns.
+     *
+     * @throws dev.hive.api.HiveException to answer with an error
+     */
+    default byte[] handleStream(String fromNode, String topic, InputStream body) throws IOException {
+      throw new dev.hive.api.HiveException("this node takes no stream on topic '" + topic + "'");
+    }
   }
 
   /** Returns the plugin's name. */
   String name();
 
+  /** Returns the id of the node this transport speaks for. */
+  String localNodeId();
+
   /**
    * Starts listening on {@code host}:{@code port} (0 for any free port) and returns the port.
    *
-   * @throws dev.hive.api.HiveException if it cannot listen
+   * @throws dev.hive.api.HiveException if it cannot listen, e.g. the port is in use
    */
   int listen(String host, int port, Handler handler);
 
-  /** Sends a request; the future fails with a {@link dev.hive.api.HiveException} on timeout or refusal. */
+  /**
+   * Sends a request. The future fails with a {@link dev.hive.api.HiveException}: {@link
+   * dev.hive.api.UnavailableException} when the peer cannot be reached or refuses this node, a
+   * plain one carrying the peer's message when its handler failed, or on timeout.
+   */
   CompletableFuture<byte[]> request(DiscoveredPeer target, String topic, byte[] payload, Duration timeout);
 
-  /** Stops listening and closes connections. */
+  /**
+   * Sends a request whose body is read from {@code body} until its end, and returns the response.
+   * Fails as {@link #request} does.
+   */
+  CompletableFuture<byte[]> stream(DiscoveredPeer target, String topic, InputStream body, Duration timeout);
+
+  /** Stops listening and closes connections; pending requests fail. */
   @Override
   void close();
 }

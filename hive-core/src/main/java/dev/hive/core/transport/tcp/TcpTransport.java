@@ -1,0 +1,435 @@
+package dev.hive.core.transport.tcp;
+
+import dev.hive.api.HiveException;
+import dev.hive.api.UnavailableException;
+import dev.hive.core.security.ClusterPki;
+import dev.hive.core.security.TlsContexts;
+import dev.hive.spi.DiscoveredPeer;
+import dev.hive.spi.Transport;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code tcp} transport: mutual TLS 1.3 on one port, {@link Frame}s inside. Requests to a peer
+ * share one connection, multiplexed by request id; a stream gets a connection of its own. A peer
+ * that is not a member is refused at the handshake, except a joiner proving the token, which may
+ * send only {@value #JOIN_TOPIC}. Bytes that are not TLS, or frames that break the protocol, drop
+ * the connection and nothing else.
+ */
+public final class TcpTransport implements Transport {
+  /** The only topic a joiner (a node with the token but no certificate yet) may send. */
+  public static final String JOIN_TOPIC = "hive.join";
+  /** The prefix of {@code fromNode} for a joiner. */
+  public static final String JOINER_PREFIX = "joiner:";
+
+  private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
+  private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+  private static final int STREAM_CHUNK = 64 * 1024;
+
+  private final String nodeId;
+  private final SSLContext tls;
+  private final X509Certificate ca;
+  private final ExecutorService handlers;
+  private final ExecutorService io;
+  private final Map<String, ClientConnection> connections = new ConcurrentHashMap<>();
+  private final AtomicLong ids = new AtomicLong();
+  private volatile ServerSocket server;
+  private volatile boolean closed;
+
+  /** A member's transport, from its certificates and (to admit joiners) the token. */
+  public TcpTransport(String nodeId, SSLContext memberTls, X509Certificate ca) {
+    this.nodeId = nodeId;
+    this.tls = memberTls;
+    this.ca = ca;
+    this.handlers = Executors.newFixedThreadPool(16, daemon("hive-tcp-handler"));
+    this.io = Executors.newCachedThreadPool(daemon("hive-tcp-io"));
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  @Override
+  public String name() {
+    return "tcp";
+  }
+
+  @Override
+  public String localNodeId() {
+    return nodeId;
+  }
+
+  @Override
+  public int listen(String host, int port, Handler handler) {
+    try {
+      SSLServerSocket socket = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
+      socket.setReuseAddress(true);
+      socket.bind(new InetSocketAddress(InetAddress.getByName(host), port), 128);
+      socket.setNeedClientAuth(true);
+      socket.setEnabledProtocols(new String[] {"TLSv1.3"});
+      server = socket;
+      io.execute(() -> acceptLoop(socket, handler));
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UnavailableException("cannot listen on " + host + ":" + port + ": " + e.getMessage()
+          + (e instanceof java.net.BindException ? "; the port is in use -- choose another with --port" : ""), e);
+    }
+  }
+
+  private void acceptLoop(ServerSocket socket, Handler handler) {
+    while (!closed) {
+      Socket s;
+      try {
+        s = socket.accept();
+      } catch (IOException e) {
+        if (!closed) {
+          log.warn("accept failed: {}", e.getMessage());
+        }
+        continue;
+      }
+      io.execute(() -> serve((SSLSocket) s, handler));
+    }
+  }
+
+  /** One inbound connection: handshake, identify, then serve frames until it closes. */
+  private void serve(SSLSocket socket, Handler handler) {
+    String peer = socket.getRemoteSocketAddress().toString();
+    try (socket) {
+      socket.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
+      socket.startHandshake();
+      socket.setSoTimeout(0);
+      socket.setTcpNoDelay(true);
+      Certificate[] chain = socket.getSession().getPeerCertificates();
+      X509Certificate cert = (X509Certificate) chain[0];
+      boolean member = TlsContexts.signedBy(cert, ca);
+      String from = member ? ClusterPki.nodeIdOf(cert) : JOINER_PREFIX + ClusterPki.nodeIdOf(cert);
+      DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+      DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
+      Object writeLock = new Object();
+      while (!closed) {
+        Frame frame = Frame.read(in);
+        if (!member && !(frame.type() == Frame.REQUEST && frame.topic().equals(JOIN_TOPIC))) {
+          log.warn("dropping joiner {} at {}: it sent {} before it was admitted", from, peer, frame.topic());
+          return;
+        }
+        if (frame.type() == Frame.REQUEST) {
+          handlers.execute(() -> answer(handler, from, frame, out, writeLock, socket));
+        } else if (frame.type() == Frame.STREAM_OPEN) {
+          // A stream owns its connection: read it here, to its end, then answer.
+          Frame reply;
+          StreamBody body = new StreamBody(in);
+          try {
+            byte[] result = handler.handleStream(from, frame.topic(), body);
+            reply = Frame.of(Frame.RESPONSE, frame.id(), frame.topic(), result);
+          } catch (HiveException e) {
+            reply = Frame.of(Frame.ERROR, frame.id(), frame.topic(), message(e));
+          }
+          body.close();
+          synchronized (writeLock) {
+            reply.write(out);
+            out.flush();
+          }
+        } else {
+          throw new Frame.ProtocolException("unexpected frame type " + frame.type() + " from a client");
+        }
+      }
+    } catch (EOFException | SocketException e) {
+      // The peer went away.
+    } catch (SSLException e) {
+      log.info("refused a connection from {}: {}", peer, e.getMessage());
+    } catch (IOException e) {
+      log.warn("dropped the connection from {}: {}", peer, e.getMessage());
+    } catch (RuntimeException e) {
+      log.warn("dropped the connection from {}: {}", peer, e.toString());
+    }
+  }
+
+  private void answer(Handler handler, String from, Frame request, DataOutputStream out, Object writeLock, Socket socket) {
+    Frame reply;
+    try {
+      byte[] result = handler.handle(from, request.topic(), request.payload());
+      reply = Frame.of(Frame.RESPONSE, request.id(), request.topic(), result);
+    } catch (RuntimeException e) {
+      if (!(e instanceof HiveException)) {
+        log.warn("handler for {} failed", request.topic(), e);
+      }
+      reply = Frame.of(Frame.ERROR, request.id(), request.topic(), message(e));
+    }
+    try {
+      synchronized (writeLock) {
+        reply.write(out);
+        out.flush();
+      }
+    } catch (IOException e) {
+      closeQuietly(socket);
+    }
+  }
+
+  private static byte[] message(Exception e) {
+    String m = e.getMessage() == null ? e.toString() : e.getMessage();
+    return m.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public CompletableFuture<byte[]> request(DiscoveredPeer target, String topic, byte[] payload, Duration timeout) {
+    if (closed) {
+      return CompletableFuture.failedFuture(new UnavailableException("the transport is closed"));
+    }
+    CompletableFuture<byte[]> result = new CompletableFuture<>();
+    io.execute(() -> {
+      try {
+        ClientConnection c = connection(target, timeout);
+        c.send(Frame.of(Frame.REQUEST, ids.incrementAndGet(), topic, payload), result);
+      } catch (IOException | RuntimeException e) {
+        result.completeExceptionally(unreachable(target, e));
+      }
+    });
+    return withTimeout(result, target, topic, timeout);
+  }
+
+  private static CompletableFuture<byte[]> withTimeout(CompletableFuture<byte[]> f, DiscoveredPeer target, String topic, Duration timeout) {
+    return f.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).exceptionallyCompose(e -> {
+      Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof TimeoutException) {
+        return CompletableFuture.failedFuture(new HiveException(topic + " to " + target.nodeId() + " at " + target.host() + ":" + target.port()
+            + " timed out after " + timeout.toMillis() + " ms"));
+      }
+      return CompletableFuture.failedFuture(cause);
+    });
+  }
+
+  private static HiveException unreachable(DiscoveredPeer target, Throwable e) {
+    if (e instanceof HiveException h) {
+      return h;
+    }
+    String why = e instanceof SSLException ? "it refused this node's certificate or is not a member of this cluster (" + e.getMessage() + ")" : e.toString();
+    return new UnavailableException("cannot reach node " + target.nodeId() + " at " + target.host() + ":" + target.port() + ": " + why, e);
+  }
+
+  @Override
+  public CompletableFuture<byte[]> stream(DiscoveredPeer target, String topic, InputStream body, Duration timeout) {
+    CompletableFuture<byte[]> result = new CompletableFuture<>();
+    io.execute(() -> {
+      try (SSLSocket socket = connect(target, timeout)) {
+        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), STREAM_CHUNK + 64));
+        DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+        long id = ids.incrementAndGet();
+        Frame.of(Frame.STREAM_OPEN, id, topic, null).write(out);
+        byte[] chunk = new byte[STREAM_CHUNK];
+        int n;
+        while ((n = body.read(chunk)) > 0) {
+          Frame.of(Frame.STREAM_DATA, id, topic, java.util.Arrays.copyOf(chunk, n)).write(out);
+        }
+        Frame.of(Frame.STREAM_END, id, topic, null).write(out);
+        out.flush();
+        Frame reply = Frame.read(in);
+        complete(result, reply);
+      } catch (IOException | RuntimeException e) {
+        result.completeExceptionally(unreachable(target, e));
+      }
+    });
+    return withTimeout(result, target, topic, timeout);
+  }
+
+  private static void complete(CompletableFuture<byte[]> result, Frame reply) {
+    if (reply.type() == Frame.RESPONSE) {
+      result.complete(reply.payload());
+    } else {
+      result.completeExceptionally(new HiveException(new String(reply.payload(), StandardCharsets.UTF_8)));
+    }
+  }
+
+  private SSLSocket connect(DiscoveredPeer target, Duration timeout) throws IOException {
+    SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket();
+    try {
+      socket.connect(new InetSocketAddress(target.host(), target.port()), (int) Math.max(1, Math.min(timeout.toMillis(), 10_000)));
+      socket.setEnabledProtocols(new String[] {"TLSv1.3"});
+      socket.setTcpNoDelay(true);
+      socket.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
+      socket.startHandshake();
+      socket.setSoTimeout(0);
+      return socket;
+    } catch (IOException e) {
+      closeQuietly(socket);
+      throw e;
+    }
+  }
+
+  private ClientConnection connection(DiscoveredPeer target, Duration timeout) throws IOException {
+    String key = target.host() + ":" + target.port();
+    synchronized (connections) {
+      ClientConnection c = connections.get(key);
+      if (c != null && c.open) {
+        return c;
+      }
+      c = new ClientConnection(key, connect(target, timeout));
+      connections.put(key, c);
+      ClientConnection started = c;
+      io.execute(started::readLoop);
+      return c;
+    }
+  }
+
+  /** An outbound connection shared by every request to one address. */
+  private final class ClientConnection {
+    final String key;
+    final SSLSocket socket;
+    final DataOutputStream out;
+    final DataInputStream in;
+    final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
+    volatile boolean open = true;
+
+    ClientConnection(String key, SSLSocket socket) throws IOException {
+      this.key = key;
+      this.socket = socket;
+      this.out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
+      this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+    }
+
+    void send(Frame frame, CompletableFuture<byte[]> result) throws IOException {
+      pending.put(frame.id(), result);
+      result.whenComplete((r, e) -> pending.remove(frame.id()));
+      try {
+        synchronized (this) {
+          frame.write(out);
+          out.flush();
+        }
+      } catch (IOException e) {
+        fail(e);
+        throw e;
+      }
+    }
+
+    void readLoop() {
+      try {
+        while (open) {
+          Frame reply = Frame.read(in);
+          CompletableFuture<byte[]> f = pending.remove(reply.id());
+          if (f != null) {
+            complete(f, reply);
+          }
+        }
+      } catch (IOException e) {
+        fail(e);
+      }
+    }
+
+    void fail(IOException e) {
+      open = false;
+      connections.remove(key, this);
+      closeQuietly(socket);
+      UnavailableException failure = new UnavailableException("the connection to " + key + " closed: " + e.getMessage(), e);
+      pending.values().forEach(f -> f.completeExceptionally(failure));
+      pending.clear();
+    }
+  }
+
+  /** The body of an inbound stream: the DATA frames' payloads, up to the END frame. */
+  private static final class StreamBody extends InputStream {
+    private final DataInputStream in;
+    private byte[] current = new byte[0];
+    private int position;
+    private boolean ended;
+
+    StreamBody(DataInputStream in) {
+      this.in = in;
+    }
+
+    private boolean fill() throws IOException {
+      while (!ended && position >= current.length) {
+        Frame f = Frame.read(in);
+        if (f.type() == Frame.STREAM_END) {
+          ended = true;
+        } else if (f.type() == Frame.STREAM_DATA) {
+          current = f.payload();
+          position = 0;
+        } else {
+          throw new Frame.ProtocolException("frame type " + f.type() + " inside a stream");
+        }
+      }
+      return position < current.length;
+    }
+
+    @Override
+    public int read() throws IOException {
+      return fill() ? current[position++] & 0xff : -1;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (len == 0) {
+        return 0;
+      }
+      if (!fill()) {
+        return -1;
+      }
+      int n = Math.min(len, current.length - position);
+      System.arraycopy(current, position, b, off, n);
+      position += n;
+      return n;
+    }
+
+    @Override
+    public void close() throws IOException {
+      // Drain, so that the connection is ready for the response.
+      while (fill()) {
+        position = current.length;
+      }
+    }
+  }
+
+  private static void closeQuietly(Socket socket) {
+    try {
+      socket.close();
+    } catch (IOException e) {
+      // Closing.
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    if (server != null) {
+      try {
+        server.close();
+      } catch (IOException e) {
+        // Closing.
+      }
+    }
+    connections.values().forEach(c -> c.fail(new EOFException("transport closed")));
+    handlers.shutdownNow();
+    io.shutdownNow();
+  }
+}

@@ -1,0 +1,138 @@
+package dev.hive.core.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.hive.api.UnavailableException;
+import dev.hive.core.security.ClusterPki;
+import dev.hive.core.security.JoinToken;
+import dev.hive.core.security.TlsContexts;
+import dev.hive.core.transport.tcp.TcpTransport;
+import dev.hive.spi.DiscoveredPeer;
+import dev.hive.spi.Transport;
+import dev.hive.spi.kit.TransportCompatibilityKit;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.Test;
+
+class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
+  private static final JoinToken TOKEN = JoinToken.of("kit-token-0123456789abcdef");
+  private ClusterPki ca;
+
+  @Override
+  protected Transport open(String nodeId) {
+    try {
+      if (ca == null) {
+        ca = ClusterPki.createCluster(Files.createTempDirectory("hive-ca"), "kit", "node-a");
+      }
+      if (nodeId.equals("node-a")) {
+        return new TcpTransport(nodeId, TlsContexts.member(ca, TOKEN), ca.caCertificate());
+      }
+      KeyPair keys = ClusterPki.newKeyPair();
+      ClusterPki member = ClusterPki.joined(Files.createTempDirectory("hive-" + nodeId), keys, ca.issue(nodeId, keys.getPublic()), ca.caCertificate(), null);
+      return new TcpTransport(nodeId, TlsContexts.member(member, TOKEN), member.caCertificate());
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void aNodeOfAnotherClusterIsRefusedAtTheHandshakeAndReadsNothing() throws Exception {
+    ClusterPki foreign = ClusterPki.createCluster(Files.createTempDirectory("hive-foreign"), "other", "intruder");
+    Transport intruder = new TcpTransport("intruder", TlsContexts.member(foreign, null), foreign.caCertificate());
+    try {
+      assertThatThrownBy(() -> intruder.request(bPeer, "echo", "x".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5)).get(30, TimeUnit.SECONDS))
+          .cause()
+          .isInstanceOf(UnavailableException.class)
+          .hasMessageContaining("certificate");
+    } finally {
+      intruder.close();
+    }
+  }
+
+  @Test
+  void aJoinerWithTheTokenMaySendOnlyTheJoinRequestAndAWrongTokenFailsTheHandshake() throws Exception {
+    KeyPair keys = ClusterPki.newKeyPair();
+    SSLContext good = TlsContexts.joiner(keys, ClusterPki.joinerCertificate(keys, "newcomer", TOKEN));
+    Transport joiner = new TcpTransport("newcomer", good, ca.caCertificate());
+    try {
+      assertThat(new String(joiner.request(bPeer, TcpTransport.JOIN_TOPIC, "j".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5)).get(30, TimeUnit.SECONDS),
+          StandardCharsets.UTF_8)).isEqualTo("j");
+      assertThatThrownBy(() -> joiner.request(bPeer, "whoami", new byte[0], Duration.ofSeconds(5)).get(30, TimeUnit.SECONDS))
+          .cause().isInstanceOf(dev.hive.api.HiveException.class);
+    } finally {
+      joiner.close();
+    }
+    SSLContext wrong = TlsContexts.joiner(keys, ClusterPki.joinerCertificate(keys, "newcomer", JoinToken.of("not-the-token-0123456789")));
+    Transport impostor = new TcpTransport("newcomer", wrong, ca.caCertificate());
+    try {
+      assertThatThrownBy(() -> impostor.request(bPeer, TcpTransport.JOIN_TOPIC, new byte[0], Duration.ofSeconds(5)).get(30, TimeUnit.SECONDS))
+          .cause()
+          .isInstanceOf(UnavailableException.class);
+    } finally {
+      impostor.close();
+    }
+  }
+
+  @Test
+  void garbageOnThePortDropsThatConnectionAndTheNodeKeepsServing() throws Exception {
+    byte[] junk = new byte[4096];
+    new Random(3).nextBytes(junk);
+    for (int i = 0; i < 3; i++) {
+      try (Socket s = new Socket(bPeer.host(), bPeer.port())) {
+        OutputStream out = s.getOutputStream();
+        out.write(junk);
+        out.flush();
+        s.setSoTimeout(5000);
+        assertThat(s.getInputStream().read(new byte[1024])).isLessThanOrEqualTo(1024);
+      } catch (java.net.SocketException e) {
+        // Reset by the peer: dropped, as it should be.
+      }
+    }
+    assertThat(new String(a.request(bPeer, "echo", "still here".getBytes(StandardCharsets.UTF_8), TIMEOUT).get(30, TimeUnit.SECONDS), StandardCharsets.UTF_8))
+        .isEqualTo("still here");
+  }
+
+  @Test
+  void aPortInUseIsAClearError() {
+    Transport other = open("node-c");
+    try {
+      assertThatThrownBy(() -> other.listen(host(), bPeer.port(), (f, t, p) -> p))
+          .isInstanceOf(UnavailableException.class)
+          .hasMessageContaining("in use");
+    } finally {
+      other.close();
+    }
+  }
+
+  @Test
+  void certificatesSurviveAReload() {
+    Path dir = null;
+    try {
+      dir = Files.createTempDirectory("hive-reload");
+      ClusterPki created = ClusterPki.createCluster(dir, "c", "n1");
+      ClusterPki loaded = ClusterPki.load(dir);
+      assertThat(loaded.nodeCertificate()).isEqualTo(created.nodeCertificate());
+      assertThat(ClusterPki.nodeIdOf(loaded.nodeCertificate())).isEqualTo("n1");
+      assertThat(loaded.caKey()).isPresent();
+      Files.writeString(dir.resolve("node.key"), "garbage");
+      Path broken = dir;
+      assertThatThrownBy(() -> ClusterPki.load(broken)).hasMessageContaining("node.key").hasMessageContaining("join");
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @SuppressWarnings("unused")
+  private static DiscoveredPeer peer(String id, int port) {
+    return new DiscoveredPeer(id, "127.0.0.1", port);
+  }
+}

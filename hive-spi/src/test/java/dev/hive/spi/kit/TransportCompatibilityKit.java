@@ -1,0 +1,179 @@
+package dev.hive.spi.kit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.hive.api.HiveException;
+import dev.hive.api.UnavailableException;
+import dev.hive.spi.DiscoveredPeer;
+import dev.hive.spi.Transport;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every {@link Transport} must do. A transport's test extends this class and opens two
+ * transports, for nodes {@code node-a} and {@code node-b}, that trust each other.
+ */
+public abstract class TransportCompatibilityKit {
+  protected static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+  protected Transport a;
+  protected Transport b;
+  protected DiscoveredPeer bPeer;
+  private final CountDownLatch release = new CountDownLatch(1);
+
+  /** Opens the transport of {@code nodeId}; both nodes of a test must trust each other. */
+  protected abstract Transport open(String nodeId);
+
+  /** Returns the host the transports listen on. */
+  protected String host() {
+    return "127.0.0.1";
+  }
+
+  @BeforeEach
+  void openBoth() {
+    a = open("node-a");
+    b = open("node-b");
+    a.listen(host(), 0, echo("node-a"));
+    int port = b.listen(host(), 0, echo("node-b"));
+    bPeer = new DiscoveredPeer("node-b", host(), port);
+  }
+
+  @AfterEach
+  void closeBoth() {
+    release.countDown();
+    a.close();
+    b.close();
+  }
+
+  private Transport.Handler echo(String self) {
+    return new Transport.Handler() {
+      @Override
+      public byte[] handle(String fromNode, String topic, byte[] payload) {
+        switch (topic) {
+          case "whoami":
+            return fromNode.getBytes(StandardCharsets.UTF_8);
+          case "fail":
+            throw new HiveException("refused: " + new String(payload, StandardCharsets.UTF_8));
+          case "slow":
+            try {
+              release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return payload;
+          default:
+            return payload;
+        }
+      }
+
+      @Override
+      public byte[] handleStream(String fromNode, String topic, InputStream body) throws IOException {
+        try {
+          MessageDigest sha = MessageDigest.getInstance("SHA-256");
+          byte[] buffer = new byte[8192];
+          long total = 0;
+          int n;
+          while ((n = body.read(buffer)) > 0) {
+            sha.update(buffer, 0, n);
+            total += n;
+          }
+          return (total + ":" + java.util.HexFormat.of().formatHex(sha.digest())).getBytes(StandardCharsets.UTF_8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    };
+  }
+
+  private static String text(CompletableFuture<byte[]> f) throws Exception {
+    return new String(f.get(30, TimeUnit.SECONDS), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aRequestIsAnsweredAndTheCallerIsNamed() throws Exception {
+    assertThat(text(a.request(bPeer, "echo", "hello".getBytes(StandardCharsets.UTF_8), TIMEOUT))).isEqualTo("hello");
+    assertThat(text(a.request(bPeer, "whoami", new byte[0], TIMEOUT))).isEqualTo("node-a");
+    assertThat(a.localNodeId()).isEqualTo("node-a");
+  }
+
+  @Test
+  void aHandlerErrorReachesTheCallerWithItsMessage() {
+    assertThatThrownBy(() -> a.request(bPeer, "fail", "why".getBytes(StandardCharsets.UTF_8), TIMEOUT).get(30, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .cause()
+        .isInstanceOf(HiveException.class)
+        .hasMessageContaining("refused: why");
+  }
+
+  @Test
+  void aSlowAnswerTimesOut() {
+    assertThatThrownBy(() -> a.request(bPeer, "slow", new byte[0], Duration.ofMillis(300)).get(30, TimeUnit.SECONDS))
+        .cause()
+        .isInstanceOf(HiveException.class)
+        .hasMessageContaining("timed out");
+  }
+
+  @Test
+  void aPeerThatIsNotThereIsUnavailable() throws Exception {
+    int unused;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      unused = s.getLocalPort();
+    }
+    assertThatThrownBy(() -> a.request(new DiscoveredPeer("ghost", host(), unused), "echo", new byte[0], TIMEOUT).get(30, TimeUnit.SECONDS))
+        .cause()
+        .isInstanceOf(UnavailableException.class)
+        .hasMessageContaining("ghost");
+  }
+
+  @Test
+  void manyConcurrentRequestsAreEachAnsweredWithTheirOwnReply() throws Exception {
+    List<CompletableFuture<byte[]>> replies = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      replies.add(a.request(bPeer, "echo", ("m" + i).getBytes(StandardCharsets.UTF_8), TIMEOUT));
+    }
+    for (int i = 0; i < 200; i++) {
+      assertThat(text(replies.get(i))).isEqualTo("m" + i);
+    }
+  }
+
+  @Test
+  void aLargePayloadArrivesWhole() throws Exception {
+    byte[] big = new byte[2 * 1024 * 1024];
+    new Random(7).nextBytes(big);
+    assertThat(a.request(bPeer, "echo", big, TIMEOUT).get(30, TimeUnit.SECONDS)).isEqualTo(big);
+  }
+
+  @Test
+  void aStreamArrivesWholeAndInOrder() throws Exception {
+    byte[] data = new byte[9 * 1024 * 1024 + 17];
+    new Random(11).nextBytes(data);
+    String expected = data.length + ":" + java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    assertThat(text(a.stream(bPeer, "sink", new ByteArrayInputStream(data), TIMEOUT))).isEqualTo(expected);
+    // Requests still work beside streams.
+    assertThat(text(a.request(bPeer, "echo", "after".getBytes(StandardCharsets.UTF_8), TIMEOUT))).isEqualTo("after");
+  }
+
+  @Test
+  void aClosedTransportAnswersNoMore() throws Exception {
+    assertThat(text(a.request(bPeer, "echo", "x".getBytes(StandardCharsets.UTF_8), TIMEOUT))).isEqualTo("x");
+    b.close();
+    assertThatThrownBy(() -> a.request(bPeer, "echo", new byte[0], Duration.ofSeconds(2)).get(30, TimeUnit.SECONDS))
+        .cause()
+        .isInstanceOf(HiveException.class);
+  }
+}
