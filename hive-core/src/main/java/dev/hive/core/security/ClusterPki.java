@@ -96,8 +96,8 @@ public final class ClusterPki {
   public static ClusterPki load(Path dir) {
     X509Certificate ca = readCertificate(dir.resolve("ca.crt"));
     X509Certificate node = readCertificate(dir.resolve("node.crt"));
-    KeyPair nodeKeys = readKeyPair(dir.resolve("node.key"));
-    PrivateKey caKey = Files.exists(dir.resolve("ca.key")) ? readKeyPair(dir.resolve("ca.key")).getPrivate() : null;
+    KeyPair nodeKeys = new KeyPair(node.getPublicKey(), readPrivateKey(dir.resolve("node.key")));
+    PrivateKey caKey = Files.exists(dir.resolve("ca.key")) ? readPrivateKey(dir.resolve("ca.key")) : null;
     try {
       node.verify(ca.getPublicKey());
     } catch (GeneralSecurityException e) {
@@ -203,9 +203,9 @@ public final class ClusterPki {
       Files.createDirectories(dir);
       write(dir.resolve("ca.crt"), pem(caCert));
       if (caKey != null) {
-        write(dir.resolve("ca.key"), pem(new KeyPair(caCert.getPublicKey(), caKey)));
+        write(dir.resolve("ca.key"), pem(caKey));
       }
-      write(dir.resolve("node.key"), pem(nodeKeys));
+      write(dir.resolve("node.key"), pem(nodeKeys.getPrivate()));
       write(dir.resolve("node.crt"), pem(nodeCert));
     } catch (IOException e) {
       throw new HiveException("cannot write certificates to " + dir + ": " + e.getMessage(), e);
@@ -241,8 +241,9 @@ public final class ClusterPki {
     }
   }
 
-  public static KeyPair parseKeyPair(String pem) {
-    return readKeyPair(new StringReader(pem), "the PEM key");
+  /** Parses a PEM private key (SEC1 or PKCS#8). */
+  public static PrivateKey parsePrivateKey(String pem) {
+    return readPrivateKey(new StringReader(pem), "the PEM key");
   }
 
   private static X509Certificate readCertificate(Path file) {
@@ -253,21 +254,25 @@ public final class ClusterPki {
     }
   }
 
-  private static KeyPair readKeyPair(Path file) {
+  private static PrivateKey readPrivateKey(Path file) {
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      return readKeyPair(r, file.toString());
+      return readPrivateKey(r, file.toString());
     } catch (IOException e) {
       throw new HiveException(file + " is missing or unreadable (" + e.getMessage() + "); remove " + file.getParent() + " and join the cluster again with its token");
     }
   }
 
-  private static KeyPair readKeyPair(Reader reader, String what) {
+  private static PrivateKey readPrivateKey(Reader reader, String what) {
     try (PEMParser parser = new PEMParser(reader)) {
       Object o = parser.readObject();
+      JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
       if (o instanceof PEMKeyPair pair) {
-        return new JcaPEMKeyConverter().getKeyPair(pair);
+        return converter.getPrivateKey(pair.getPrivateKeyInfo());
       }
-      throw new HiveException(what + " holds no EC key pair");
+      if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
+        return converter.getPrivateKey(info);
+      }
+      throw new HiveException(what + " holds no private key; remove the tls directory and join again");
     } catch (IOException e) {
       throw new HiveException(what + " is corrupted: " + e.getMessage() + "; remove the tls directory and join again", e);
     }
