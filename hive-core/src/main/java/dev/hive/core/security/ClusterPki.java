@@ -222,7 +222,12 @@ public final class ClusterPki {
   public static String pem(Object object) {
     StringWriter w = new StringWriter();
     try (JcaPEMWriter pw = new JcaPEMWriter(w)) {
-      pw.writeObject(object);
+      if (object instanceof PrivateKey key) {
+        // PKCS#8 keeps the curve with the key; SEC1 as written from a JDK key does not.
+        pw.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(key, null));
+      } else {
+        pw.writeObject(object);
+      }
     } catch (IOException e) {
       throw new HiveException("cannot encode " + object.getClass().getSimpleName() + " as PEM", e);
     }
