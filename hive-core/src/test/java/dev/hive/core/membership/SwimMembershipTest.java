@@ -1,0 +1,127 @@
+package dev.hive.core.membership;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hive.api.NodeState;
+import dev.hive.core.MutableClock;
+import dev.hive.core.transport.memory.InMemoryNetwork;
+import dev.hive.spi.DiscoveredPeer;
+import dev.hive.spi.Transport;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The failure detector in virtual time: the clock moves only when the test moves it. */
+class SwimMembershipTest {
+  static final Duration STEP = Duration.ofMillis(50);
+
+  final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final InMemoryNetwork network = InMemoryNetwork.virtualTime();
+  final Map<String, SwimMembership> nodes = new LinkedHashMap<>();
+  final List<String> events = new ArrayList<>();
+
+  SwimMembership node(String id, int port) {
+    Transport t = network.transport(id);
+    Member self = new Member(id, "sim", port, clock.millis(), NodeState.ALIVE, 0, 0, Map.of("name", id));
+    SwimMembership m =
+        new SwimMembership(self, t, clock, SwimMembership.Settings.DEFAULTS.forVirtualTime(), new Random(port),
+            (before, after) -> events.add(id + " sees " + after.id() + " " + after.state()));
+    t.listen("sim", port, m.handler());
+    nodes.put(id, m);
+    return m;
+  }
+
+  void run(Duration d) {
+    for (long t = 0; t < d.toMillis(); t += STEP.toMillis()) {
+      clock.advance(STEP);
+      nodes.values().forEach(SwimMembership::tick);
+    }
+  }
+
+  NodeState stateOf(String observer, String member) {
+    return nodes.get(observer).members().stream().filter(m -> m.id().equals(member)).findFirst().map(Member::state).orElse(null);
+  }
+
+  void threeNodesFromOneSeedEach() {
+    node("a", 1);
+    node("b", 2).addSeeds(List.of(new DiscoveredPeer("a", "sim", 1)));
+    node("c", 3).addSeeds(List.of(new DiscoveredPeer("b", "sim", 2)));
+    run(Duration.ofSeconds(12));
+  }
+
+  @Test
+  void nodesToldOneSeedEachLearnOfEveryone() {
+    threeNodesFromOneSeedEach();
+    for (String observer : List.of("a", "b", "c")) {
+      assertThat(nodes.get(observer).members()).extracting(Member::id).containsExactly("a", "b", "c");
+      assertThat(nodes.get(observer).members()).extracting(Member::state).containsOnly(NodeState.ALIVE);
+    }
+  }
+
+  @Test
+  void aDeadNodeIsSuspectedThenDeclaredDeadWithinThreeSeconds() {
+    threeNodesFromOneSeedEach();
+    network.cutOff("c");
+    long cutAt = clock.millis();
+    long deadAt = -1;
+    boolean suspectedFirst = false;
+    while (clock.millis() - cutAt < 10_000) {
+      run(STEP);
+      if (stateOf("a", "c") == NodeState.SUSPECT || stateOf("b", "c") == NodeState.SUSPECT) {
+        suspectedFirst = true;
+      }
+      if (stateOf("a", "c") == NodeState.DEAD && stateOf("b", "c") == NodeState.DEAD) {
+        deadAt = clock.millis();
+        break;
+      }
+    }
+    assertThat(suspectedFirst).isTrue();
+    assertThat(deadAt).isPositive();
+    assertThat(deadAt - cutAt).as("detection time in ms").isLessThanOrEqualTo(3000);
+    assertThat(stateOf("a", "b")).isEqualTo(NodeState.ALIVE);
+  }
+
+  @Test
+  void aSuspectThatComesBackRefutesWithAHigherIncarnationAndIsNeverDead() {
+    threeNodesFromOneSeedEach();
+    long before = nodes.get("c").self().incarnation();
+    network.cutOff("c");
+    while (stateOf("a", "c") != NodeState.SUSPECT && stateOf("b", "c") != NodeState.SUSPECT) {
+      run(STEP);
+    }
+    network.reconnect("c");
+    run(Duration.ofSeconds(5));
+    assertThat(stateOf("a", "c")).isEqualTo(NodeState.ALIVE);
+    assertThat(stateOf("b", "c")).isEqualTo(NodeState.ALIVE);
+    assertThat(nodes.get("c").self().incarnation()).isGreaterThan(before);
+    assertThat(events).noneMatch(e -> e.endsWith("c DEAD"));
+  }
+
+  @Test
+  void aGracefulLeaveIsLeftNotDead() {
+    threeNodesFromOneSeedEach();
+    nodes.get("c").leave();
+    network.cutOff("c");
+    run(Duration.ofSeconds(10));
+    assertThat(stateOf("a", "c")).isEqualTo(NodeState.LEFT);
+    assertThat(stateOf("b", "c")).isEqualTo(NodeState.LEFT);
+    assertThat(events).noneMatch(e -> e.endsWith("c DEAD"));
+  }
+
+  @Test
+  void aHealthyClusterHasNoFalsePositives() {
+    threeNodesFromOneSeedEach();
+    for (int i = 4; i <= 8; i++) {
+      node("n" + i, i).addSeeds(List.of(new DiscoveredPeer("a", "sim", 1)));
+    }
+    events.clear();
+    run(Duration.ofMinutes(10));
+    assertThat(events).noneMatch(e -> e.endsWith("SUSPECT") || e.endsWith("DEAD"));
+    nodes.keySet().forEach(o -> assertThat(nodes.get(o).members()).hasSize(8).extracting(Member::state).containsOnly(NodeState.ALIVE));
+  }
+}
