@@ -3,7 +3,7 @@ package dev.hive.core.membership;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hive.api.NodeState;
-import dev.hive.core.MutableClock;
+import dev.hive.core.sim.VirtualClock;
 import dev.hive.core.transport.memory.InMemoryNetwork;
 import dev.hive.spi.DiscoveredPeer;
 import dev.hive.spi.Transport;
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class SwimMembershipTest {
   static final Duration STEP = Duration.ofMillis(50);
 
-  final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final VirtualClock clock = new VirtualClock(Instant.parse("2026-01-01T00:00:00Z"));
   final InMemoryNetwork network = InMemoryNetwork.virtualTime();
   final Map<String, SwimMembership> nodes = new LinkedHashMap<>();
   final List<String> events = new ArrayList<>();

@@ -8,7 +8,7 @@ import dev.hive.api.HiveEvent;
 import dev.hive.api.InstanceState;
 import dev.hive.api.PortSpec;
 import dev.hive.api.RestartPolicy;
-import dev.hive.core.MutableClock;
+import dev.hive.core.sim.VirtualClock;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.Command;
 import dev.hive.core.state.NodeRecord;
@@ -34,7 +34,7 @@ class ReconcilerTest {
   static final NodeRecord NODE = new NodeRecord("n1", "host", "127.0.0.1", 2, 1 << 30, Map.of(), List.of("process"), 0);
   static final Reconciler.Settings SETTINGS = new Reconciler.Settings(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(8), Duration.ofSeconds(10));
 
-  final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final VirtualClock clock = new VirtualClock(Instant.parse("2026-01-01T00:00:00Z"));
   final FakeRuntime runtime = new FakeRuntime();
   final InMemoryStore store = new InMemoryStore();
   final List<HiveEvent> events = new ArrayList<>();

@@ -1,4 +1,4 @@
-package dev.hive.core;
+package dev.hive.core.sim;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,11 +6,11 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock that moves only when a test says so (Micrometer's MockClock, Caffeine's FakeTicker). */
-public final class MutableClock extends Clock {
+/** A clock that moves only when told to: for tests and simulations in virtual time (Micrometer's MockClock, Caffeine's FakeTicker). */
+public final class VirtualClock extends Clock {
   private Instant now;
 
-  public MutableClock(Instant start) {
+  public VirtualClock(Instant start) {
     this.now = start;
   }
 
