@@ -40,7 +40,7 @@ public final class TlsContexts {
   }
 
   /** Returns the trust manager of a member context, for Ratis' gRPC TLS. */
-  public static X509TrustManager memberTrust(ClusterPki pki) {
+  public static javax.net.ssl.X509ExtendedTrustManager memberTrust(ClusterPki pki) {
     return new ClusterTrustManager(pki.caCertificate(), null);
   }
 
@@ -121,7 +121,12 @@ public final class TlsContexts {
     }
   }
 
-  private static final class ClusterTrustManager implements X509TrustManager {
+  /**
+   * Trusts by the cluster CA, not by host name: nodes are named by the node id in their
+   * certificate, and addresses change. Extending X509ExtendedTrustManager keeps the JDK (and
+   * netty) from wrapping it in a host name check.
+   */
+  private static final class ClusterTrustManager extends javax.net.ssl.X509ExtendedTrustManager {
     private final X509Certificate ca;
     private final JoinToken token;
 
@@ -156,9 +161,29 @@ public final class TlsContexts {
       // Empty: naming the CA would make a joiner's client stack hide its self-signed certificate.
       return new X509Certificate[0];
     }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checkServerTrusted(chain, authType);
+    }
   }
 
-  private static final class AcceptAnyServer implements X509TrustManager {
+  private static final class AcceptAnyServer extends javax.net.ssl.X509ExtendedTrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
       throw new CertificateException("a joiner accepts no clients");
@@ -171,5 +196,21 @@ public final class TlsContexts {
     public X509Certificate[] getAcceptedIssuers() {
       return new X509Certificate[0];
     }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
   }
 }

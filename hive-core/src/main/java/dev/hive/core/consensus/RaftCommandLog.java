@@ -1,0 +1,348 @@
+package dev.hive.core.consensus;
+
+import dev.hive.api.HiveException;
+import dev.hive.api.NodeRole;
+import dev.hive.api.UnavailableException;
+import dev.hive.core.state.ClusterState;
+import dev.hive.core.state.Command;
+import dev.hive.core.state.StateCodec;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.RaftConfiguration;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster's command log on Apache Ratis: one Raft group per cluster, whose id derives from the
+ * cluster name. Up to {@value #MAX_VOTERS} nodes vote; the others follow as Raft listeners. Writes
+ * from any node go to the leader through a Ratis client; the call returns once this node has
+ * applied the command too, so a node reads its own writes. Node-to-node Raft traffic is gRPC with
+ * mutual TLS on the cluster's certificates.
+ */
+public final class RaftCommandLog implements CommandLog {
+  /** Voters in the group at most; more make writes slower without making them safer in practice. */
+  public static final int MAX_VOTERS = 5;
+
+  private static final Logger log = LoggerFactory.getLogger(RaftCommandLog.class);
+
+  private final String nodeId;
+  private final RaftGroupId groupId;
+  private final RaftProperties properties;
+  private final Parameters parameters;
+  private final RaftServer server;
+  private final HiveStateMachine stateMachine;
+  private final StateCodec codec = new StateCodec();
+  private final Duration writeTimeout;
+  private RaftClient client;
+  private Set<RaftPeerId> clientPeers = Set.of();
+
+  /** Where a peer's Raft server listens. */
+  public record Peer(String id, String address, boolean voter) {}
+
+  private RaftCommandLog(String nodeId, RaftGroupId groupId, RaftProperties properties, Parameters parameters, RaftServer server,
+      HiveStateMachine stateMachine, Duration writeTimeout) {
+    this.nodeId = nodeId;
+    this.groupId = groupId;
+    this.properties = properties;
+    this.parameters = parameters;
+    this.server = server;
+    this.stateMachine = stateMachine;
+    this.writeTimeout = writeTimeout;
+  }
+
+  /** The group id of a cluster: stable, derived from its name. */
+  public static RaftGroupId groupIdOf(String clusterName) {
+    return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("hive-cluster:" + clusterName).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /**
+   * Starts this node's Raft server.
+   *
+   * @param dir the Raft storage directory ({@code <data-dir>/raft})
+   * @param address this node's Raft address, {@code host:port}
+   * @param initialPeers the group to start with when the storage is new: just this node for a new
+   *     cluster, or the current configuration plus this node for a joiner; ignored on restart
+   * @param tls mutual TLS for gRPC, or null for plaintext (tests only)
+   */
+  public static RaftCommandLog start(
+      String clusterName, String nodeId, Path dir, String address, List<Peer> initialPeers, GrpcTlsConfig tls, Timing timing) {
+    RaftGroupId groupId = groupIdOf(clusterName);
+    RaftProperties p = new RaftProperties();
+    RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+    RaftServerConfigKeys.setStorageDir(p, List.of(dir.toFile()));
+    GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(timing.electionMin().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(timing.electionMax().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(timing.electionMin().toMillis() / 2, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(timing.electionMax().toMillis() / 2, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1024);
+    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+    Parameters parameters = new Parameters();
+    if (tls != null) {
+      GrpcConfigKeys.TLS.setConf(parameters, tls);
+    }
+    HiveStateMachine sm = new HiveStateMachine();
+    boolean existing = Files.isDirectory(dir.resolve(groupId.getUuid().toString()));
+    try {
+      Files.createDirectories(dir);
+      RaftServer.Builder b = RaftServer.newBuilder()
+          .setServerId(RaftPeerId.valueOf(nodeId))
+          .setStateMachine(sm)
+          .setProperties(p)
+          .setParameters(parameters);
+      if (existing) {
+        b.setOption(RaftStorage.StartupOption.RECOVER);
+      } else {
+        b.setGroup(RaftGroup.valueOf(groupId, toRaftPeers(initialPeers))).setOption(RaftStorage.StartupOption.FORMAT);
+      }
+      RaftServer server = b.build();
+      server.start();
+      if (existing && !server.getGroupIds().iterator().hasNext()) {
+        throw new HiveException("the Raft storage " + dir + " holds no group; it may be corrupted -- move it away and join again with the token");
+      }
+      return new RaftCommandLog(nodeId, groupId, p, parameters, server, sm, timing.writeTimeout());
+    } catch (IOException e) {
+      throw new HiveException("cannot start the consensus server at " + address + " with storage " + dir + ": " + e.getMessage()
+          + "; if the storage is corrupted, move it away and join the cluster again", e);
+    }
+  }
+
+  /** Election and write timeouts; {@link #DEFAULTS} elect a new leader about a second after the old one stops. */
+  public record Timing(Duration electionMin, Duration electionMax, Duration writeTimeout) {
+    public static final Timing DEFAULTS = new Timing(Duration.ofMillis(700), Duration.ofMillis(1400), Duration.ofSeconds(10));
+  }
+
+  private static List<RaftPeer> toRaftPeers(List<Peer> peers) {
+    List<RaftPeer> result = new ArrayList<>();
+    for (Peer peer : peers) {
+      result.add(RaftPeer.newBuilder().setId(peer.id()).setAddress(peer.address())
+          .setStartupRole(peer.voter() ? RaftPeerRole.FOLLOWER : RaftPeerRole.LISTENER).build());
+    }
+    return result;
+  }
+
+  private RaftServer.Division division() {
+    try {
+      return server.getDivision(groupId);
+    } catch (IOException e) {
+      throw new UnavailableException("the consensus group is not running here: " + e.getMessage(), e);
+    }
+  }
+
+  /** Returns the group's current configuration: voters then listeners. */
+  public List<Peer> configuration() {
+    RaftConfiguration conf = division().getRaftConf();
+    List<Peer> peers = new ArrayList<>();
+    conf.getCurrentPeers(RaftPeerRole.FOLLOWER).forEach(p -> peers.add(new Peer(p.getId().toString(), p.getAddress(), true)));
+    conf.getCurrentPeers(RaftPeerRole.LISTENER).forEach(p -> peers.add(new Peer(p.getId().toString(), p.getAddress(), false)));
+    peers.sort(Comparator.comparing(Peer::voter).reversed().thenComparing(Peer::id));
+    return peers;
+  }
+
+  /** Returns each configured node's role, by id. */
+  public Map<String, NodeRole> roles() {
+    Map<String, NodeRole> roles = new LinkedHashMap<>();
+    RaftPeerId leader = division().getInfo().getLeaderId();
+    for (Peer p : configuration()) {
+      roles.put(p.id(), leader != null && leader.toString().equals(p.id()) ? NodeRole.LEADER : p.voter() ? NodeRole.VOTER : NodeRole.MEMBER);
+    }
+    return roles;
+  }
+
+  /** Returns true when this node leads the group. */
+  public boolean isLeader() {
+    return division().getInfo().isLeader();
+  }
+
+  /** Returns the leader's id, if one is known. */
+  public String leaderId() {
+    RaftPeerId leader = division().getInfo().getLeaderId();
+    return leader == null ? null : leader.toString();
+  }
+
+  /**
+   * Adds a node to the group: as a voter while there are fewer than {@value #MAX_VOTERS}, else as
+   * a listener. Goes to the leader from any node.
+   */
+  public void addPeer(String id, String address) {
+    List<Peer> conf = configuration();
+    if (conf.stream().anyMatch(p -> p.id().equals(id))) {
+      return;
+    }
+    long voters = conf.stream().filter(Peer::voter).count();
+    RaftPeer peer = RaftPeer.newBuilder().setId(id).setAddress(address)
+        .setStartupRole(voters < MAX_VOTERS ? RaftPeerRole.FOLLOWER : RaftPeerRole.LISTENER).build();
+    SetConfigurationRequest.Arguments.Builder args = SetConfigurationRequest.Arguments.newBuilder().setMode(SetConfigurationRequest.Mode.ADD);
+    if (voters < MAX_VOTERS) {
+      args.setServersInNewConf(List.of(peer));
+    } else {
+      args.setListenersInNewConf(List.of(peer));
+    }
+    reconfigure(args.build(), "add " + id);
+  }
+
+  /**
+   * Sets the voters and listeners (leader only): used to replace dead voters by live members.
+   */
+  public void setConfiguration(List<Peer> peers) {
+    List<RaftPeer> voters = new ArrayList<>();
+    List<RaftPeer> listeners = new ArrayList<>();
+    for (RaftPeer p : toRaftPeers(peers)) {
+      (p.getStartupRole() == RaftPeerRole.LISTENER ? listeners : voters).add(p);
+    }
+    reconfigure(SetConfigurationRequest.Arguments.newBuilder().setServersInNewConf(voters).setListenersInNewConf(listeners)
+        .setMode(SetConfigurationRequest.Mode.SET_UNCONDITIONALLY).build(), "set " + peers);
+  }
+
+  private void reconfigure(SetConfigurationRequest.Arguments args, String what) {
+    long deadline = System.nanoTime() + writeTimeout.toNanos();
+    IOException last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        RaftClientReply reply = client().admin().setConfiguration(args);
+        if (reply.isSuccess()) {
+          return;
+        }
+        last = reply.getException() == null ? new IOException("refused") : reply.getException();
+      } catch (IOException e) {
+        last = e;
+      }
+      // Another reconfiguration may be in progress: Raft allows one at a time.
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    throw new UnavailableException("cannot " + what + " in the consensus group: " + (last == null ? "timed out" : last.getMessage()), last);
+  }
+
+  private synchronized RaftClient client() {
+    Collection<RaftPeer> peers = division().getRaftConf().getCurrentPeers();
+    Set<RaftPeerId> ids = new java.util.HashSet<>();
+    peers.forEach(p -> ids.add(p.getId()));
+    if (client == null || !ids.equals(clientPeers)) {
+      if (client != null) {
+        try {
+          client.close();
+        } catch (IOException e) {
+          log.debug("closing the old Raft client: {}", e.getMessage());
+        }
+      }
+      // Bounded retries: a write that cannot reach a leader must fail, not hang (a minority partition).
+      int attempts = (int) Math.max(1, writeTimeout.toMillis() / 500);
+      client = RaftClient.newBuilder().setProperties(properties).setParameters(parameters)
+          .setRetryPolicy(org.apache.ratis.retry.RetryPolicies.retryUpToMaximumCountWithFixedSleep(attempts, TimeDuration.valueOf(500, TimeUnit.MILLISECONDS)))
+          .setRaftGroup(RaftGroup.valueOf(groupId, peers)).setClientId(ClientId.randomId()).build();
+      clientPeers = ids;
+    }
+    return client;
+  }
+
+  @Override
+  public ClusterState state() {
+    return stateMachine.state();
+  }
+
+  @Override
+  public ClusterState submit(Command command) {
+    // Refuse at once what this node's state already refuses: the common case needs no round trip.
+    dev.hive.core.state.StateMachine.apply(stateMachine.state(), command);
+    byte[] bytes = codec.encode(command);
+    RaftClientReply reply;
+    try {
+      reply = client().io().send(Message.valueOf(ByteString.copyFrom(bytes)));
+    } catch (IOException e) {
+      HiveException refusal = HiveStateMachine.decodeError(String.valueOf(e.getMessage()));
+      if (refusal != null) {
+        throw refusal;
+      }
+      throw new UnavailableException("the cluster cannot accept changes now (no leader reachable from this node: " + e.getMessage()
+          + "); a node cut off from the majority cannot change the desired state", e);
+    }
+    if (!reply.isSuccess()) {
+      String why = reply.getException() == null ? "refused" : reply.getException().getMessage();
+      HiveException refusal = HiveStateMachine.decodeError(why);
+      throw refusal != null ? refusal : new UnavailableException("the cluster refused the change: " + why);
+    }
+    String answer = reply.getMessage().getContent().toStringUtf8();
+    awaitApplied(reply.getLogIndex());
+    if (!answer.equals(HiveStateMachine.OK)) {
+      HiveException refusal = HiveStateMachine.decodeError(answer);
+      throw refusal != null ? refusal : new HiveException(answer);
+    }
+    return stateMachine.state();
+  }
+
+  /** Waits until this node has applied {@code index}, so its reads include the write. */
+  private void awaitApplied(long index) {
+    long deadline = System.nanoTime() + writeTimeout.toNanos();
+    while (division().getInfo().getLastAppliedIndex() < index && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  @Override
+  public void onApplied(Consumer<ClusterState> listener) {
+    stateMachine.onApplied(listener);
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (client != null) {
+        client.close();
+      }
+      server.close();
+    } catch (IOException e) {
+      log.warn("closing the consensus server: {}", e.getMessage());
+    }
+  }
+
+  /** Returns this node's id. */
+  public String nodeId() {
+    return nodeId;
+  }
+}

@@ -1,0 +1,98 @@
+package dev.hive.core.consensus;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.hive.api.ConflictException;
+import dev.hive.api.NodeRole;
+import dev.hive.core.security.ClusterPki;
+import dev.hive.core.security.TlsContexts;
+import dev.hive.core.state.Command;
+import dev.hive.core.state.StateMachineTest;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Three Ratis servers in this JVM on loopback, over gRPC with mutual TLS on the cluster CA. */
+class RaftCommandLogTest {
+  @TempDir Path dir;
+  private final List<RaftCommandLog> logs = new ArrayList<>();
+  private ClusterPki ca;
+
+  @AfterEach
+  void closeAll() {
+    logs.forEach(RaftCommandLog::close);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private GrpcTlsConfig tls(String id) {
+    ClusterPki pki;
+    if (ca == null) {
+      ca = ClusterPki.createCluster(dir.resolve("tls-" + id), "test", id);
+      pki = ca;
+    } else {
+      KeyPair keys = ClusterPki.newKeyPair();
+      pki = ClusterPki.joined(dir.resolve("tls-" + id), keys, ca.issue(id, keys.getPublic()), ca.caCertificate(), null);
+    }
+    return new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true);
+  }
+
+  private RaftCommandLog start(String id, List<RaftCommandLog.Peer> peers, String address) {
+    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), address, peers, tls(id), RaftCommandLog.Timing.DEFAULTS);
+    logs.add(log);
+    return log;
+  }
+
+  @Test
+  void aSingleNodeGrowsIntoAGroupAndSurvivesItsLeader() throws Exception {
+    String aAddress = "127.0.0.1:" + freePort();
+    RaftCommandLog a = start("a", List.of(new RaftCommandLog.Peer("a", aAddress, true)), aAddress);
+    await().atMost(Duration.ofSeconds(30)).until(a::isLeader);
+    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
+    a.submit(new Command.DeployApp(StateMachineTest.web(2), 0));
+
+    List<RaftCommandLog> joined = new ArrayList<>();
+    for (String id : List.of("b", "c")) {
+      String address = "127.0.0.1:" + freePort();
+      List<RaftCommandLog.Peer> conf = new ArrayList<>(a.configuration());
+      conf.add(new RaftCommandLog.Peer(id, address, true));
+      RaftCommandLog node = start(id, conf, address);
+      a.addPeer(id, address);
+      joined.add(node);
+    }
+    RaftCommandLog b = joined.get(0);
+    RaftCommandLog c = joined.get(1);
+    // The state written before they joined reaches them.
+    await().atMost(Duration.ofSeconds(30)).until(() -> c.state().apps().containsKey("web") && b.state().apps().containsKey("web"));
+    assertThat(a.roles()).containsEntry("a", NodeRole.LEADER).containsEntry("b", NodeRole.VOTER).containsEntry("c", NodeRole.VOTER);
+
+    // A write from a follower goes to the leader and is visible here when submit returns.
+    c.submit(new Command.ScaleApp("web", 4));
+    assertThat(c.state().apps().get("web").spec().replicas()).isEqualTo(4);
+    assertThatThrownBy(() -> b.submit(new Command.DeployApp(StateMachineTest.web(1), 0))).isInstanceOf(ConflictException.class);
+
+    // The leader stops: the others elect a new one and accept writes.
+    a.close();
+    logs.remove(a);
+    await().atMost(Duration.ofSeconds(30)).until(() -> b.isLeader() || c.isLeader());
+    b.submit(new Command.ScaleApp("web", 5));
+    await().atMost(Duration.ofSeconds(10)).until(() -> c.state().apps().get("web").spec().replicas() == 5);
+    assertThat(b.state()).isEqualTo(c.state());
+    assertThat(Map.copyOf(b.roles())).containsValue(NodeRole.LEADER);
+  }
+}
