@@ -48,6 +48,12 @@ public final class Hive {
     final List<HivePlugin> plugins = new ArrayList<>();
     Clock clock = Clock.systemUTC();
     final Map<String, String> settings = new LinkedHashMap<>();
+    int port = -1;
+    String bindAddress = "0.0.0.0";
+    String advertiseAddress;
+    final List<String> seeds = new ArrayList<>();
+    String joinToken;
+    String discovery;
 
     private Builder() {}
 
@@ -188,6 +194,85 @@ public final class Hive {
     }
 
     /**
+     * Makes this node a cluster member: it listens for other nodes on {@code port} (mutual TLS;
+     * consensus on {@code port + 1}). Without it the node runs alone, with no network listener.
+     *
+     * @throws InvalidSpecException if outside 0..65534 (0 for any free port)
+     */
+    public Builder port(int port) {
+      if (port < 0 || port > 65534) {
+        throw new InvalidSpecException("port", port + " is out of range; use 1..65534 (the next port is taken for consensus), or 0 for any");
+      }
+      this.port = port;
+      return this;
+    }
+
+    /**
+     * Sets the address the cluster listener binds (default {@code 0.0.0.0}).
+     *
+     * @throws InvalidSpecException if blank
+     */
+    public Builder bindAddress(String address) {
+      if (address == null || address.isBlank()) {
+        throw new InvalidSpecException("bind", "missing; give an IP address such as 0.0.0.0 or 10.0.0.5");
+      }
+      this.bindAddress = address.trim();
+      return this;
+    }
+
+    /**
+     * Sets the address other nodes reach this one at (default: the bind address, or this host's
+     * first non-loopback address when binding 0.0.0.0).
+     *
+     * @throws InvalidSpecException if blank
+     */
+    public Builder advertiseAddress(String address) {
+      if (address == null || address.isBlank()) {
+        throw new InvalidSpecException("advertise", "missing; give the IP address peers should use");
+      }
+      this.advertiseAddress = address.trim();
+      return this;
+    }
+
+    /**
+     * Adds seed nodes to join through, as {@code host} or {@code host:port} (default port 7946).
+     *
+     * @throws InvalidSpecException if one is not host[:port]
+     */
+    public Builder seeds(List<String> hostPorts) {
+      for (String seed : hostPorts) {
+        checkHostPort("seeds", seed);
+        seeds.add(seed.trim());
+      }
+      return this;
+    }
+
+    /**
+     * Sets the join token: the secret that admits this node (printed by the first node; every node
+     * may be given the same one).
+     *
+     * @throws InvalidSpecException if shorter than 16 characters or holding whitespace
+     */
+    public Builder joinToken(String token) {
+      if (token == null || token.length() < 16 || token.chars().anyMatch(Character::isWhitespace)) {
+        throw new InvalidSpecException("token", "a join token needs at least 16 characters and no spaces");
+      }
+      this.joinToken = token;
+      return this;
+    }
+
+    /**
+     * Chooses how this node finds others: {@code seeds} (default), {@code udp}, {@code mdns}, or a
+     * plugin's name.
+     *
+     * @throws InvalidSpecException if blank
+     */
+    public Builder discovery(String name) {
+      this.discovery = checkPluginName("discovery", name);
+      return this;
+    }
+
+    /**
      * Sets a free-form setting for the engine or a plugin, e.g. {@code hive.process.grace=5s}.
      *
      * @throws InvalidSpecException if the key is blank or the value null
@@ -239,6 +324,26 @@ public final class Hive {
         throw new InvalidSpecException(field, "'" + name + "' must be 1-64 letters, digits, '.', '_' or '-'");
       }
       return name;
+    }
+
+    static void checkHostPort(String field, String hostPort) {
+      if (hostPort == null || hostPort.isBlank() || hostPort.chars().anyMatch(Character::isWhitespace)) {
+        throw new InvalidSpecException(field, "'" + hostPort + "' is not host[:port]");
+      }
+      int colon = hostPort.lastIndexOf(':');
+      if (colon >= 0 && hostPort.indexOf(':') == colon) {
+        try {
+          int p = Integer.parseInt(hostPort.substring(colon + 1));
+          if (p < 1 || p > 65535) {
+            throw new NumberFormatException();
+          }
+        } catch (NumberFormatException e) {
+          throw new InvalidSpecException(field, "'" + hostPort + "' has no valid port; write host or host:port with a port in 1..65535");
+        }
+        if (colon == 0) {
+          throw new InvalidSpecException(field, "'" + hostPort + "' has no host");
+        }
+      }
     }
 
     private static String checkPluginName(String field, String name) {

@@ -24,8 +24,20 @@ public final class HiveConfig {
   private final List<HivePlugin> plugins;
   private final Clock clock;
   private final Map<String, String> settings;
+  private final int port;
+  private final String bindAddress;
+  private final String advertiseAddress;
+  private final List<String> seeds;
+  private final String joinToken;
+  private final String discovery;
 
   HiveConfig(Hive.Builder b) {
+    this.port = b.port;
+    this.bindAddress = b.bindAddress;
+    this.advertiseAddress = b.advertiseAddress;
+    this.seeds = List.copyOf(b.seeds);
+    this.joinToken = b.joinToken;
+    this.discovery = b.discovery;
     this.clusterName = b.clusterName;
     this.nodeName = b.nodeName;
     this.dataDir = b.dataDir;
@@ -99,6 +111,41 @@ public final class HiveConfig {
   /** Returns the clock Hive reads time from. */
   public Clock clock() {
     return clock;
+  }
+
+  /** Returns true when this node is a cluster member (it was given a port). */
+  public boolean clustered() {
+    return port >= 0;
+  }
+
+  /** Returns the cluster port (consensus uses the next one), or -1 for a node that runs alone. */
+  public int port() {
+    return port;
+  }
+
+  /** Returns the address the cluster listener binds. */
+  public String bindAddress() {
+    return bindAddress;
+  }
+
+  /** Returns the address peers reach this node at, if set. */
+  public Optional<String> advertiseAddress() {
+    return Optional.ofNullable(advertiseAddress);
+  }
+
+  /** Returns the seeds, as host[:port]. */
+  public List<String> seeds() {
+    return seeds;
+  }
+
+  /** Returns the join token, if given. */
+  public Optional<String> joinToken() {
+    return Optional.ofNullable(joinToken);
+  }
+
+  /** Returns the discovery plugin's name, if chosen. */
+  public Optional<String> discovery() {
+    return Optional.ofNullable(discovery);
   }
 
   /** Returns free-form settings for plugins, such as {@code hive.process.grace=5s}. */

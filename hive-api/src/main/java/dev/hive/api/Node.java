@@ -32,4 +32,13 @@ public interface Node {
 
   /** Returns true for the node this view was read on. */
   boolean local();
+
+  /** Returns its membership state as the node answering sees it. */
+  NodeState state();
+
+  /** Returns its part in keeping the cluster state. */
+  NodeRole role();
+
+  /** Returns when the node answering last heard from it directly (its own node: now). */
+  Instant lastSeen();
 }

@@ -33,6 +33,8 @@ import picocli.CommandLine.Spec;
       HiveCli.AppCommand.class,
       HiveCli.NodeCommand.class,
       HiveCli.Health.class,
+      HiveCli.Join.class,
+      HiveCli.ClusterCommand.class,
       Demo.class,
       CommandLine.HelpCommand.class
     })
@@ -84,6 +86,8 @@ public final class HiveCli implements Runnable {
     boolean runsANode = args.length > 0 && (args[0].equals("daemon") || args[0].equals("demo"));
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", runsANode && args[0].equals("daemon") ? "info" : "warn");
     System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+    // Ratis and gRPC narrate every election and connection; their warnings are what operators need.
+    System.setProperty("org.slf4j.simpleLogger.log.org.apache.ratis", "warn");
     int code = execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     System.exit(code);
   }
@@ -107,9 +111,39 @@ public final class HiveCli implements Runnable {
     @Option(names = "--setting", description = "an engine or plugin setting KEY=VALUE, e.g. hive.reconcile.stop-grace=5s")
     List<String> settings = new ArrayList<>();
 
+    @Option(names = "--cluster", defaultValue = "hive", description = "the cluster's name (default: ${DEFAULT-VALUE})")
+    String clusterName;
+
+    @Option(names = "--port", defaultValue = "7946", description = "cluster port, mutual TLS; consensus uses the next one (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--bind", defaultValue = "0.0.0.0", description = "address the cluster port binds (default: ${DEFAULT-VALUE})")
+    String bind;
+
+    @Option(names = "--advertise", description = "address other nodes reach this one at (default: the bind address or this host's first IPv4)")
+    String advertise;
+
+    @Option(names = "--seeds", split = ",", description = "nodes to join through, host[:port],...")
+    List<String> seeds = new ArrayList<>();
+
+    @Option(names = "--discovery", description = "how to find other nodes: seeds (default), udp, mdns, or a plugin")
+    String discovery;
+
+    @Option(names = "--token", description = "the cluster's join token (a first node without one generates it)")
+    String token;
+
     @Override
     public void run() {
-      Hive.Builder builder = Hive.builder().httpPort(httpPort);
+      Hive.Builder builder = Hive.builder().httpPort(httpPort).clusterName(clusterName).port(port).bindAddress(bind).seeds(seeds);
+      if (advertise != null) {
+        builder.advertiseAddress(advertise);
+      }
+      if (discovery != null) {
+        builder.discovery(discovery);
+      }
+      if (token != null) {
+        builder.joinToken(token);
+      }
       if (dataDir != null) {
         builder.dataDir(dataDir);
       }
@@ -133,12 +167,57 @@ public final class HiveCli implements Runnable {
         stopped.countDown();
       }, "hive-shutdown"));
       root.out().println("hive node " + cluster.localNode().name() + " (" + cluster.localNode().id() + ") serving " + cluster.apiUrl()
-          + "; data dir " + builder.config().dataDir());
+          + "; cluster port " + port + "; data dir " + builder.config().dataDir());
+      if (cluster instanceof dev.hive.core.internal.LocalCluster local && local.createdCluster()) {
+        root.out().println("created cluster '" + clusterName + "'. Join token: " + local.joinToken().orElse("?"));
+        root.out().println("other nodes join with: hive daemon --seeds " + cluster.localNode().address() + ":" + port + " --token " + local.joinToken().orElse("?"));
+      }
       root.out().flush();
       try {
         stopped.await();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  @Command(name = "join", description = "Tell a running daemon to reach more nodes of its cluster (host[:port]).")
+  static final class Join implements Runnable {
+    @ParentCommand HiveCli root;
+
+    @Option(names = "--host", required = true, description = "a node to reach, host[:port] (repeatable)")
+    List<String> hosts = new ArrayList<>();
+
+    @Option(names = "--token", description = "the cluster's join token; refused if it is not this node's")
+    String token;
+
+    @Override
+    public void run() {
+      ObjectNode body = root.client().mapper().createObjectNode();
+      hosts.forEach(body.putArray("hosts")::add);
+      if (token != null) {
+        body.put("token", token);
+      }
+      report(root, root.client().post("/api/v1/cluster/join", body), "joining through " + String.join(", ", hosts));
+    }
+  }
+
+  @Command(name = "cluster", description = "The cluster this node belongs to.", subcommands = {ClusterCommand.Token.class})
+  static final class ClusterCommand {
+    @Command(name = "token", description = "Print the join token other nodes need.")
+    static final class Token implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        JsonNode token = root.client().get("/api/v1/cluster/token");
+        if (root.output == Output.Format.json) {
+          Output.json(root.out(), token);
+        } else {
+          root.out().println(token.path("token").asText());
+          root.out().flush();
+        }
       }
     }
   }
@@ -175,7 +254,7 @@ public final class HiveCli implements Runnable {
       @Override
       public void run() {
         HiveCli root = root(spec);
-        Output.print(root.out(), root.output, root.client().get("/api/v1/nodes"), "id", "name", "address", "state", "cpus", "instances", "runtimes");
+        Output.print(root.out(), root.output, root.client().get("/api/v1/nodes"), "id", "name", "address", "state", "role", "cpus", "instances", "lastSeen");
       }
     }
 

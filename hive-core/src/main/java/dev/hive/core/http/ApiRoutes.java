@@ -48,6 +48,13 @@ final class ApiRoutes {
     api.route("GET", "/api/v1/instances/{id}", r -> ok(instance(cluster.instance(r.params().get("id")))));
     api.route("GET", "/api/v1/instances/{id}/logs", this::logs);
     api.route("GET", "/api/v1/events", r -> ok(events()));
+    api.route("GET", "/api/v1/cluster/token", r -> {
+      ObjectNode o = mapper.createObjectNode();
+      o.put("token", cluster.joinToken().orElseThrow(() -> new dev.hive.api.NotFoundException(
+          "this node holds no join token: it runs alone (start it with --port) or joined without one")));
+      return ok(o);
+    });
+    api.route("POST", "/api/v1/cluster/join", this::join);
   }
 
   private Response ok(JsonNode body) {
@@ -76,7 +83,8 @@ final class ApiRoutes {
     ObjectNode labels = o.putObject("labels");
     n.labels().forEach(labels::put);
     n.runtimes().forEach(o.putArray("runtimes")::add);
-    o.put("startedAt", n.startedAt().toString()).put("local", n.local()).put("state", "ALIVE");
+    o.put("startedAt", n.startedAt().toString()).put("local", n.local()).put("state", n.state().name()).put("role", n.role().name())
+        .put("lastSeen", n.lastSeen().toString());
     long instances = cluster.instances().stream().filter(i -> i.node().equals(n.id())).count();
     o.put("instances", instances);
     return o;
@@ -114,6 +122,26 @@ final class ApiRoutes {
     o.put("healthyInstances", instances.stream().filter(Instance::healthy).count());
     o.put("generation", cluster.generation(app.name()));
     return o;
+  }
+
+  private Response join(Request r) {
+    JsonNode body = r.json(mapper);
+    JsonNode hosts = body.get("hosts");
+    if (hosts == null || !hosts.isArray() || hosts.isEmpty()) {
+      throw new InvalidSpecException("hosts", "expected a non-empty array of host[:port]");
+    }
+    if (body.hasNonNull("token") && !cluster.joinToken().map(t -> t.equals(body.get("token").asText())).orElse(false)) {
+      throw new InvalidSpecException("token", "this node belongs to a cluster with another join token; to join that cluster, start a node on a fresh data dir with --seeds and --token");
+    }
+    List<String> list = new java.util.ArrayList<>();
+    for (JsonNode h : hosts) {
+      list.add(h.asText());
+    }
+    dev.hive.api.Hive.builder().seeds(list); // validates host[:port], naming the field
+    cluster.join(list);
+    ObjectNode o = mapper.createObjectNode();
+    list.forEach(o.putArray("joining")::add);
+    return ok(o);
   }
 
   private Response deploy(Request r) {

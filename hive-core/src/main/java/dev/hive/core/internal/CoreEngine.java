@@ -35,9 +35,17 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import dev.hive.core.consensus.CommandLog;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Starts a node on {@code hive-core}'s defaults: found by {@code Hive.builder().start()}. */
 public final class CoreEngine implements HiveEngine {
+  private static final Logger log = LoggerFactory.getLogger(CoreEngine.class);
+
   @Override
   public Cluster start(HiveConfig config) {
     List<AutoCloseable> closeables = new ArrayList<>();
@@ -72,25 +80,36 @@ public final class CoreEngine implements HiveEngine {
             .select(config.store().orElse(null), base.withDataDir(dataDir.resolve("store")), Store.class)
             .plugin();
     closeables.add(store);
-    LocalCommandLog commands = new LocalCommandLog(store, 64);
-    closeables.add(commands);
     RuntimeRegistry runtimes =
         new RuntimeRegistry(
             ProviderSelection.load("runtime", WorkloadRuntimeProvider.class, config.plugins(), loader),
             base, dataDir.resolve("runtime"), config.runtime().orElse(null));
     closeables.add(runtimes);
 
-    NodeRecord self =
-        new NodeRecord(
-            nodeId,
-            config.nodeName().orElse(NodeFacts.hostName()),
-            "127.0.0.1",
-            config.cpus() > 0 ? config.cpus() : NodeFacts.cpus(),
-            config.memoryBytes() > 0 ? config.memoryBytes() : NodeFacts.memoryBytes(),
-            config.labels(),
-            runtimes.names(),
-            config.clock().millis());
-    commands.submit(new Command.RegisterNode(self));
+    String name = config.nodeName().orElse(NodeFacts.hostName());
+    double cpus = config.cpus() > 0 ? config.cpus() : NodeFacts.cpus();
+    long memory = config.memoryBytes() > 0 ? config.memoryBytes() : NodeFacts.memoryBytes();
+    ClusterNode clusterNode = null;
+    CommandLog commands;
+    String address = "127.0.0.1";
+    if (config.clustered()) {
+      Map<String, String> meta = new LinkedHashMap<>();
+      meta.put("name", name);
+      meta.put("api", Integer.toString(config.httpPort()));
+      clusterNode = ClusterNode.start(config, nodeId, dataDir, meta, closeables);
+      closeables.add(clusterNode);
+      commands = clusterNode.raft();
+      address = clusterNode.advertiseHost;
+      if (clusterNode.createdCluster) {
+        log.info("created cluster '{}'; other nodes join it with --seeds {}:{} --token {}", config.clusterName(), address, clusterNode.port, clusterNode.token.value());
+      }
+    } else {
+      LocalCommandLog local = new LocalCommandLog(store, 64);
+      closeables.add(local);
+      commands = local;
+    }
+    NodeRecord self = new NodeRecord(nodeId, name, address, cpus, memory, config.labels(), runtimes.names(), config.clock().millis());
+    submitWithRetry(commands, new Command.RegisterNode(self));
 
     EventBus events = new EventBus(Executors.newSingleThreadExecutor(daemon("hive-events")));
     NetworkHealthProber prober = new NetworkHealthProber(Executors.newFixedThreadPool(4, daemon("hive-health")));
@@ -107,7 +126,7 @@ public final class CoreEngine implements HiveEngine {
             config.clock(), events::publish, settings);
     ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(daemon("hive-reconciler"));
 
-    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables);
+    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode);
     events.publish(new HiveEvent(HiveEvent.Type.NODE_STARTED, config.clock().instant(), null, null, null,
         "node " + self.name() + " (" + nodeId + ") on " + dataDir));
     cluster.startLoop(base.duration("hive.reconcile.interval", Duration.ofMillis(250)));
@@ -117,6 +136,27 @@ public final class CoreEngine implements HiveEngine {
       cluster.setApiUrl(api.url());
     }
     return cluster;
+  }
+
+  /** The first write after a start waits for a leader: a restarted group elects one within seconds. */
+  private static void submitWithRetry(CommandLog commands, Command command) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      try {
+        commands.submit(command);
+        return;
+      } catch (UnavailableException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
   }
 
   /** One agent per data dir: a second one would start every workload twice. */

@@ -59,6 +59,7 @@ public final class LocalCluster implements Cluster {
   private final ScheduledExecutorService loop;
   private final List<AutoCloseable> closeables;
   private final AppsImpl apps = new AppsImpl();
+  private final ClusterNode clusterNode;
   private volatile String apiUrl;
   private volatile boolean closed;
 
@@ -71,7 +72,9 @@ public final class LocalCluster implements Cluster {
       Reconciler reconciler,
       EventBus events,
       ScheduledExecutorService loop,
-      List<AutoCloseable> closeables) {
+      List<AutoCloseable> closeables,
+      ClusterNode clusterNode) {
+    this.clusterNode = clusterNode;
     this.config = config;
     this.self = self;
     this.store = store;
@@ -87,7 +90,13 @@ public final class LocalCluster implements Cluster {
   void startLoop(Duration tickInterval) {
     commands.onApplied(s -> wake());
     runtimes.onExit(s -> wake());
-    placeUnassignedSlots();
+    if (clusterNode != null) {
+      clusterNode.handle(INSTANCES_TOPIC, (from, topic, payload) -> InstanceCodec.encode(localInstances()));
+      clusterNode.handle(LOGS_TOPIC, (from, topic, payload) -> {
+        String[] request = new String(payload, java.nio.charset.StandardCharsets.UTF_8).split("\n", 2);
+        return String.join("\n", reconciler.logs(request[0], Integer.parseInt(request[1]))).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      });
+    }
     loop.scheduleWithFixedDelay(this::tickSafely, 0, tickInterval.toMillis(), TimeUnit.MILLISECONDS);
   }
 
@@ -106,14 +115,29 @@ public final class LocalCluster implements Cluster {
 
   private void tickSafely() {
     try {
+      if (isPlacer()) {
+        placeUnassignedSlots();
+      }
       reconciler.tick();
     } catch (RuntimeException e) {
       log.error("reconcile pass failed", e);
     }
   }
 
+  /** One node places slots: the only node, or the consensus leader. */
+  private boolean isPlacer() {
+    try {
+      return clusterNode == null || clusterNode.raft().isLeader();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
   private void placeUnassignedSlots() {
-    for (Command.AssignSlots assign : SlotPlacement.placeUnassigned(commands.state())) {
+    Map<String, dev.hive.core.membership.Member> members = memberStates();
+    java.util.function.Predicate<String> alive = id -> clusterNode == null || id.equals(self.id())
+        || (members.containsKey(id) && members.get(id).state() == dev.hive.api.NodeState.ALIVE);
+    for (Command.AssignSlots assign : SlotPlacement.placeUnassigned(commands.state(), alive)) {
       commands.submit(assign);
     }
   }
@@ -121,7 +145,9 @@ public final class LocalCluster implements Cluster {
   private synchronized ClusterState submit(Command command) {
     checkOpen();
     ClusterState state = commands.submit(command);
-    placeUnassignedSlots();
+    if (isPlacer()) {
+      placeUnassignedSlots();
+    }
     return state;
   }
 
@@ -185,14 +211,36 @@ public final class LocalCluster implements Cluster {
   @Override
   public Node localNode() {
     NodeRecord current = commands.state().nodes().getOrDefault(self.id(), self);
-    return Views.NodeView.of(current, true);
+    return view(current, memberStates(), roles());
   }
 
   @Override
   public List<Node> nodes() {
+    Map<String, dev.hive.core.membership.Member> members = memberStates();
+    Map<String, dev.hive.api.NodeRole> roles = roles();
     List<Node> nodes = new ArrayList<>();
-    commands.state().nodes().values().forEach(n -> nodes.add(Views.NodeView.of(n, n.id().equals(self.id()))));
+    commands.state().nodes().values().forEach(n -> nodes.add(view(n, members, roles)));
     return nodes;
+  }
+
+  private Map<String, dev.hive.core.membership.Member> memberStates() {
+    Map<String, dev.hive.core.membership.Member> byId = new java.util.HashMap<>();
+    if (clusterNode != null) {
+      clusterNode.members().forEach(m -> byId.put(m.id(), m));
+    }
+    return byId;
+  }
+
+  private Map<String, dev.hive.api.NodeRole> roles() {
+    return clusterNode == null ? Map.of(self.id(), dev.hive.api.NodeRole.LEADER) : clusterNode.roles();
+  }
+
+  private Node view(NodeRecord n, Map<String, dev.hive.core.membership.Member> members, Map<String, dev.hive.api.NodeRole> roles) {
+    boolean local = n.id().equals(self.id());
+    dev.hive.core.membership.Member m = members.get(n.id());
+    dev.hive.api.NodeState state = local || m == null ? (local ? dev.hive.api.NodeState.ALIVE : dev.hive.api.NodeState.SUSPECT) : m.state();
+    java.time.Instant lastSeen = local ? clock.instant() : m == null || m.lastSeenMillis() == 0 ? java.time.Instant.EPOCH : java.time.Instant.ofEpochMilli(m.lastSeenMillis());
+    return Views.NodeView.of(n, local, state, roles.getOrDefault(n.id(), dev.hive.api.NodeRole.MEMBER), lastSeen);
   }
 
   @Override
@@ -200,13 +248,37 @@ public final class LocalCluster implements Cluster {
     return apps;
   }
 
-  /** Returns every instance this node knows, ordered by app then ordinal. */
-  public List<Instance> instances() {
+  static final String INSTANCES_TOPIC = "hive.instances";
+  static final String LOGS_TOPIC = "hive.logs";
+
+  /** Returns the instances this node runs. */
+  List<Instance> localInstances() {
     ClusterState state = commands.state();
     List<Instance> result = new ArrayList<>();
     for (InstanceRecord r : reconciler.instances()) {
       AppRecord app = state.apps().get(r.app);
       result.add(Views.InstanceView.of(r, Reconciler.healthy(r, app == null ? null : app.spec())));
+    }
+    return result;
+  }
+
+  /** Returns every instance in the cluster (asking each live member), ordered by app then ordinal. */
+  public List<Instance> instances() {
+    List<Instance> result = new ArrayList<>(localInstances());
+    if (clusterNode != null) {
+      List<java.util.concurrent.CompletableFuture<byte[]>> answers = new ArrayList<>();
+      for (dev.hive.core.membership.Member m : clusterNode.members()) {
+        if (!m.id().equals(self.id()) && m.state() == dev.hive.api.NodeState.ALIVE) {
+          answers.add(clusterNode.transport().request(m.peer(), INSTANCES_TOPIC, new byte[0], Duration.ofSeconds(3)));
+        }
+      }
+      for (java.util.concurrent.CompletableFuture<byte[]> answer : answers) {
+        try {
+          result.addAll(InstanceCodec.decode(answer.get(5, TimeUnit.SECONDS)));
+        } catch (Exception e) {
+          log.debug("a member did not list its instances: {}", e.getMessage());
+        }
+      }
     }
     result.sort(Comparator.comparing(Instance::app).thenComparingInt(Instance::ordinal));
     return result;
@@ -233,8 +305,22 @@ public final class LocalCluster implements Cluster {
     if (lines <= 0 || lines > 100_000) {
       throw new InvalidSpecException("tail", lines + " is out of range; ask for 1..100000 lines");
     }
-    instance(instanceId);
-    return reconciler.logs(instanceId, lines);
+    Instance instance = instance(instanceId);
+    if (clusterNode == null || instance.node().equals(self.id())) {
+      return reconciler.logs(instanceId, lines);
+    }
+    dev.hive.spi.DiscoveredPeer peer = clusterNode.peerOf(instance.node());
+    if (peer == null) {
+      throw new UnavailableException("node " + instance.node() + " of instance " + instanceId + " is not reachable");
+    }
+    try {
+      byte[] answer = clusterNode.transport().request(peer, LOGS_TOPIC, (instanceId + "\n" + lines).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+          Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+      String text = new String(answer, java.nio.charset.StandardCharsets.UTF_8);
+      return text.isEmpty() ? List.of() : List.of(text.split("\n", -1));
+    } catch (Exception e) {
+      throw new UnavailableException("cannot read the logs of " + instanceId + " from node " + instance.node() + ": " + e.getMessage(), e);
+    }
   }
 
   @Override
@@ -243,6 +329,15 @@ public final class LocalCluster implements Cluster {
     checks.put("store", storeCheck());
     checks.put("runtime:" + runtimes.defaultName(), "ok");
     checks.put("reconciler", closed ? "closed" : "ok");
+    if (clusterNode != null) {
+      String leader = null;
+      try {
+        leader = clusterNode.raft().leaderId();
+      } catch (RuntimeException e) {
+        leader = null;
+      }
+      checks.put("consensus", leader != null ? "ok" : "no leader known: this node may be cut off from the majority");
+    }
     long unhealthy = instances().stream().filter(i -> !i.healthy()).count();
     checks.put("instances", unhealthy == 0 ? "ok" : unhealthy + " not healthy (see `hive app containers`)");
     boolean healthy = checks.entrySet().stream().filter(e -> !e.getKey().equals("instances")).allMatch(e -> e.getValue().equals("ok"));
@@ -441,6 +536,28 @@ public final class LocalCluster implements Cluster {
     public String toString() {
       return "App{" + name + "}";
     }
+  }
+
+  /** Returns true when this node created its cluster (and its CA) on this start. */
+  public boolean createdCluster() {
+    return clusterNode != null && clusterNode.createdCluster;
+  }
+
+  /** Returns the join token, on a cluster member that holds it. */
+  public java.util.Optional<String> joinToken() {
+    return clusterNode == null || clusterNode.token == null ? java.util.Optional.empty() : java.util.Optional.of(clusterNode.token.value());
+  }
+
+  /**
+   * Tells this node about more addresses to reach (`hive join`).
+   *
+   * @throws InvalidSpecException if this node runs alone
+   */
+  public void join(List<String> hostPorts) {
+    if (clusterNode == null) {
+      throw new InvalidSpecException("host", "this node runs alone; start it with --port (and --seeds) to be part of a cluster");
+    }
+    clusterNode.addSeeds(ClusterNode.parseSeeds(hostPorts));
   }
 
   /** For tests and the API: the executor that runs reconcile passes. */

@@ -4,6 +4,8 @@ import dev.hive.api.ClusterHealth;
 import dev.hive.api.Instance;
 import dev.hive.api.InstanceState;
 import dev.hive.api.Node;
+import dev.hive.api.NodeRole;
+import dev.hive.api.NodeState;
 import dev.hive.core.reconcile.InstanceRecord;
 import dev.hive.core.state.NodeRecord;
 import java.time.Instant;
@@ -46,11 +48,11 @@ final class Views {
 
   record NodeView(
       String id, String name, String address, Map<String, String> labels, double cpus, long memoryBytes,
-      List<String> runtimes, Instant startedAt, boolean local)
+      List<String> runtimes, Instant startedAt, boolean local, NodeState state, NodeRole role, Instant lastSeen)
       implements Node {
-    static NodeView of(NodeRecord n, boolean local) {
+    static NodeView of(NodeRecord n, boolean local, NodeState state, NodeRole role, Instant lastSeen) {
       return new NodeView(n.id(), n.name(), n.address(), n.labels(), n.cpus(), n.memoryBytes(), n.runtimes(),
-          Instant.ofEpochMilli(n.startedAtMillis()), local);
+          Instant.ofEpochMilli(n.startedAtMillis()), local, state, role, lastSeen);
     }
   }
 

@@ -21,6 +21,11 @@ public final class SlotPlacement {
 
   /** Returns one command per app that has unassigned slots a node can take; empty when none. */
   public static List<Command.AssignSlots> placeUnassigned(ClusterState state) {
+    return placeUnassigned(state, id -> true);
+  }
+
+  /** As {@link #placeUnassigned(ClusterState)}, among the nodes {@code eligible} accepts (the live ones). */
+  public static List<Command.AssignSlots> placeUnassigned(ClusterState state, java.util.function.Predicate<String> eligible) {
     Map<String, Integer> load = new HashMap<>();
     for (AppRecord app : state.apps().values()) {
       app.slots().values().stream().filter(n -> !n.isEmpty()).forEach(n -> load.merge(n, 1, Integer::sum));
@@ -35,7 +40,7 @@ public final class SlotPlacement {
             }
             NodeRecord best = null;
             for (NodeRecord candidate : state.nodes().values()) {
-              if (!candidate.runtimes().contains(app.spec().runtime())) {
+              if (!candidate.runtimes().contains(app.spec().runtime()) || !eligible.test(candidate.id())) {
                 continue;
               }
               if (best == null || load.getOrDefault(candidate.id(), 0) < load.getOrDefault(best.id(), 0)) {

@@ -1,0 +1,407 @@
+package dev.hive.core.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hive.api.HiveConfig;
+import dev.hive.api.HiveException;
+import dev.hive.api.NodeRole;
+import dev.hive.api.NodeState;
+import dev.hive.api.UnavailableException;
+import dev.hive.core.consensus.RaftCommandLog;
+import dev.hive.core.membership.Member;
+import dev.hive.core.membership.SwimMembership;
+import dev.hive.core.security.ClusterPki;
+import dev.hive.core.security.JoinToken;
+import dev.hive.core.security.TlsContexts;
+import dev.hive.core.transport.tcp.TcpTransport;
+import dev.hive.spi.DiscoveredPeer;
+import dev.hive.spi.Transport;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What makes a node a cluster member: its certificate (created, or obtained by joining), the tcp
+ * transport with mutual TLS, SWIM membership over it, and the Raft group that orders the cluster
+ * state. Requests arriving on the transport are routed here by topic.
+ */
+final class ClusterNode implements AutoCloseable {
+  static final int DEFAULT_PORT = 7946;
+  static final String RAFT_CONF = "hive.raft.conf";
+  static final String RAFT_ADD = "hive.raft.add";
+
+  private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  final String nodeId;
+  final String clusterName;
+  final String advertiseHost;
+  final int port;
+  final String raftAddress;
+  final JoinToken token;
+  final boolean createdCluster;
+  private final ClusterPki pki;
+  private final TcpTransport transport;
+  private final SwimMembership membership;
+  private final RaftCommandLog raft;
+  private final ScheduledExecutorService timers;
+  private final Map<String, Transport.Handler> handlers = new ConcurrentHashMap<>();
+
+  private ClusterNode(String nodeId, String clusterName, String advertiseHost, int port, String raftAddress, JoinToken token, boolean created,
+      ClusterPki pki, TcpTransport transport, SwimMembership membership, RaftCommandLog raft, ScheduledExecutorService timers) {
+    this.nodeId = nodeId;
+    this.clusterName = clusterName;
+    this.advertiseHost = advertiseHost;
+    this.port = port;
+    this.raftAddress = raftAddress;
+    this.token = token;
+    this.createdCluster = created;
+    this.pki = pki;
+    this.transport = transport;
+    this.membership = membership;
+    this.raft = raft;
+    this.timers = timers;
+  }
+
+  /**
+   * Brings this node into its cluster: certificates, transport, consensus, membership.
+   *
+   * @param meta this node's self-description for the other members (name, API port, capacity)
+   */
+  static ClusterNode start(HiveConfig config, String nodeId, Path dataDir, Map<String, String> meta, List<AutoCloseable> closeables) {
+    Path tlsDir = dataDir.resolve("tls");
+    String advertise = config.advertiseAddress().orElseGet(() -> advertiseFor(config.bindAddress()));
+    List<DiscoveredPeer> seeds = parseSeeds(config.seeds());
+    JoinToken token = config.joinToken().map(JoinToken::of).orElse(null);
+    JoinToken stored = ClusterFormation.storedToken(tlsDir);
+    if (token == null) {
+      token = stored;
+    }
+    ClusterPki pki;
+    boolean created = false;
+    if (ClusterPki.exists(tlsDir)) {
+      pki = ClusterPki.load(tlsDir);
+      if (token != null && stored == null) {
+        ClusterFormation.storeToken(tlsDir, token);
+      }
+    } else if (seeds.isEmpty()) {
+      pki = ClusterPki.createCluster(tlsDir, config.clusterName(), nodeId);
+      if (token == null) {
+        token = JoinToken.generate();
+      }
+      ClusterFormation.storeToken(tlsDir, token);
+      created = true;
+    } else {
+      Duration joinTimeout = duration(config, "hive.join.timeout", Duration.ofSeconds(60));
+      pki = ClusterFormation.join(tlsDir, config.clusterName(), nodeId, token, seeds, joinTimeout);
+    }
+
+    TcpTransport transport = new TcpTransport(nodeId, TlsContexts.member(pki, token), pki.caCertificate());
+    closeables.add(transport);
+    ClusterNode[] self = new ClusterNode[1];
+    int port = transport.listen(config.bindAddress(), config.port(), (from, topic, payload) -> self[0].dispatch(from, topic, payload));
+    int raftPort = config.port() == 0 ? freePort() : config.port() + 1;
+    String raftAddress = advertise + ":" + raftPort;
+
+    // Consensus: a new cluster starts a group of one; a joiner asks a member for the group and to be added.
+    Path raftDir = dataDir.resolve("raft");
+    boolean raftExists = Files.isDirectory(raftDir.resolve(RaftCommandLog.groupIdOf(config.clusterName()).getUuid().toString()));
+    GrpcTlsConfig tls = new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true);
+    RaftCommandLog.Timing timing = RaftCommandLog.Timing.DEFAULTS;
+    List<RaftCommandLog.Peer> initial = new ArrayList<>();
+    DiscoveredPeer adder = null;
+    if (!raftExists) {
+      if (created || seeds.isEmpty()) {
+        initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, true));
+      } else {
+        adder = askForConfiguration(transport, seeds, initial, duration(config, "hive.join.timeout", Duration.ofSeconds(60)));
+        initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, initial.stream().filter(RaftCommandLog.Peer::voter).count() < RaftCommandLog.MAX_VOTERS));
+      }
+    }
+    RaftCommandLog raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, raftAddress, initial, tls, timing);
+    closeables.add(raft);
+    if (adder != null) {
+      requestAdd(transport, adder, nodeId, raftAddress);
+    }
+
+    Map<String, String> fullMeta = new java.util.LinkedHashMap<>(meta);
+    fullMeta.put("raft", raftAddress);
+    Member me = new Member(nodeId, advertise, port, config.clock().millis(), NodeState.ALIVE, 0, 0, fullMeta);
+    Clock clock = config.clock();
+    ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "hive-membership");
+      t.setDaemon(true);
+      return t;
+    });
+    closeables.add(timers::shutdownNow);
+    SwimMembership membership = new SwimMembership(me, transport, clock, swimSettings(config), new Random(), (before, after) -> {
+      if (before == null || before.state() != after.state()) {
+        log.info("member {} ({}) is {}", after.id(), after.meta().getOrDefault("name", "?"), after.state());
+      }
+    });
+    ClusterNode node = new ClusterNode(nodeId, config.clusterName(), advertise, port, raftAddress, token, created, pki, transport, membership, raft, timers);
+    self[0] = node;
+    node.handlers.put("swim.", membership.handler());
+    membership.addSeeds(seeds);
+    timers.scheduleWithFixedDelay(() -> safely(membership::tick), 0, 50, TimeUnit.MILLISECONDS);
+    timers.scheduleWithFixedDelay(() -> safely(node::maintainVoters), 2, 2, TimeUnit.SECONDS);
+    closeables.add(membership::leave);
+    return node;
+  }
+
+  private static void safely(Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      log.warn("cluster maintenance failed: {}", e.getMessage());
+    }
+  }
+
+  private static SwimMembership.Settings swimSettings(HiveConfig config) {
+    SwimMembership.Settings d = SwimMembership.Settings.DEFAULTS;
+    return new SwimMembership.Settings(duration(config, "hive.swim.period", d.protocolPeriod()), duration(config, "hive.swim.probe-timeout", d.probeTimeout()),
+        d.indirectProbes(), duration(config, "hive.swim.min-suspicion", d.minSuspicion()), d.suspicionMultiplier(), d.retransmitMultiplier(),
+        d.maxPiggyback(), d.syncInterval(), d.relayWait());
+  }
+
+  private static Duration duration(HiveConfig config, String key, Duration fallback) {
+    return new dev.hive.spi.ProviderConfig(config.dataDir(), config.clusterName(), "-", config.clock(), config.settings()).duration(key, fallback);
+  }
+
+  /** Registers a handler for topics starting with {@code prefix}. */
+  void handle(String prefix, Transport.Handler handler) {
+    handlers.put(prefix, handler);
+  }
+
+  private byte[] dispatch(String from, String topic, byte[] payload) {
+    if (topic.equals(TcpTransport.JOIN_TOPIC)) {
+      return ClusterFormation.admit(pki, token, clusterName, from, payload);
+    }
+    if (topic.equals(RAFT_CONF)) {
+      return encodeConfiguration(raft.configuration());
+    }
+    if (topic.equals(RAFT_ADD)) {
+      JsonNode request = parse(payload);
+      raft.addPeer(request.path("id").asText(), request.path("address").asText());
+      return "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+    for (Map.Entry<String, Transport.Handler> h : handlers.entrySet()) {
+      if (topic.startsWith(h.getKey())) {
+        return h.getValue().handle(from, topic, payload);
+      }
+    }
+    throw new HiveException("no handler for topic " + topic);
+  }
+
+  private static DiscoveredPeer askForConfiguration(Transport transport, List<DiscoveredPeer> seeds, List<RaftCommandLog.Peer> into, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "no seed answered";
+    while (System.nanoTime() < deadline) {
+      for (DiscoveredPeer seed : seeds) {
+        try {
+          JsonNode conf = parse(transport.request(seed, RAFT_CONF, new byte[0], Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS));
+          for (JsonNode p : conf.path("peers")) {
+            into.add(new RaftCommandLog.Peer(p.path("id").asText(), p.path("address").asText(), p.path("voter").asBoolean()));
+          }
+          return seed;
+        } catch (Exception e) {
+          last = seed.host() + ":" + seed.port() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+        }
+      }
+      sleep(1000);
+    }
+    throw new UnavailableException("cannot learn the consensus group from the seeds: " + last);
+  }
+
+  private static void requestAdd(Transport transport, DiscoveredPeer member, String nodeId, String raftAddress) {
+    ObjectNode request = JSON.createObjectNode().put("id", nodeId).put("address", raftAddress);
+    try {
+      transport.request(member, RAFT_ADD, JSON.writeValueAsBytes(request), Duration.ofSeconds(30)).get(40, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new UnavailableException("the cluster did not add this node to its consensus group: "
+          + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
+    }
+  }
+
+  private static byte[] encodeConfiguration(List<RaftCommandLog.Peer> peers) {
+    ObjectNode o = JSON.createObjectNode();
+    ArrayNode array = o.putArray("peers");
+    peers.forEach(p -> array.addObject().put("id", p.id()).put("address", p.address()).put("voter", p.voter()));
+    try {
+      return JSON.writeValueAsBytes(o);
+    } catch (IOException e) {
+      throw new HiveException("cannot encode the configuration", e);
+    }
+  }
+
+  private static JsonNode parse(byte[] bytes) {
+    try {
+      return JSON.readTree(bytes);
+    } catch (IOException e) {
+      throw new HiveException("malformed request: " + e.getMessage());
+    }
+  }
+
+  /**
+   * On the leader: replaces voters that membership holds DEAD or LEFT by live members, promotes
+   * members while there are fewer than five voters, and drops members that LEFT.
+   */
+  void maintainVoters() {
+    if (!raft.isLeader()) {
+      return;
+    }
+    Map<String, Member> byId = new java.util.HashMap<>();
+    membership.members().forEach(m -> byId.put(m.id(), m));
+    List<RaftCommandLog.Peer> conf = raft.configuration();
+    List<RaftCommandLog.Peer> voters = new ArrayList<>();
+    List<RaftCommandLog.Peer> spares = new ArrayList<>();
+    List<RaftCommandLog.Peer> gone = new ArrayList<>();
+    for (RaftCommandLog.Peer p : conf) {
+      Member m = byId.get(p.id());
+      NodeState state = p.id().equals(nodeId) ? NodeState.ALIVE : m == null ? NodeState.ALIVE : m.state();
+      if (state == NodeState.LEFT) {
+        gone.add(p);
+      } else if (p.voter()) {
+        voters.add(p);
+      } else if (state == NodeState.ALIVE) {
+        spares.add(p);
+      }
+    }
+    boolean changed = !gone.isEmpty();
+    List<RaftCommandLog.Peer> deadVoters = voters.stream().filter(p -> !p.id().equals(nodeId) && byId.containsKey(p.id())
+        && byId.get(p.id()).state() == NodeState.DEAD).toList();
+    List<RaftCommandLog.Peer> newVoters = new ArrayList<>(voters);
+    for (RaftCommandLog.Peer dead : deadVoters) {
+      if (spares.isEmpty()) {
+        break;
+      }
+      RaftCommandLog.Peer promoted = spares.remove(0);
+      newVoters.remove(dead);
+      newVoters.add(new RaftCommandLog.Peer(promoted.id(), promoted.address(), true));
+      spares.add(new RaftCommandLog.Peer(dead.id(), dead.address(), false));
+      changed = true;
+    }
+    while (newVoters.size() < RaftCommandLog.MAX_VOTERS && spares.stream().anyMatch(s -> byId.containsKey(s.id()) && byId.get(s.id()).state() == NodeState.ALIVE)) {
+      RaftCommandLog.Peer promoted = spares.stream().filter(s -> byId.get(s.id()) != null && byId.get(s.id()).state() == NodeState.ALIVE).findFirst().orElseThrow();
+      spares.remove(promoted);
+      newVoters.add(new RaftCommandLog.Peer(promoted.id(), promoted.address(), true));
+      changed = true;
+    }
+    if (changed) {
+      List<RaftCommandLog.Peer> next = new ArrayList<>(newVoters);
+      spares.forEach(s -> next.add(new RaftCommandLog.Peer(s.id(), s.address(), false)));
+      log.info("reconfiguring consensus: voters {} members {}", newVoters.stream().map(RaftCommandLog.Peer::id).toList(),
+          spares.stream().map(RaftCommandLog.Peer::id).toList());
+      raft.setConfiguration(next);
+    }
+  }
+
+  RaftCommandLog raft() {
+    return raft;
+  }
+
+  Transport transport() {
+    return transport;
+  }
+
+  List<Member> members() {
+    return membership.members();
+  }
+
+  Map<String, NodeRole> roles() {
+    try {
+      return raft.roles();
+    } catch (RuntimeException e) {
+      return Map.of();
+    }
+  }
+
+  /** Returns a member's transport address, if membership knows it. */
+  DiscoveredPeer peerOf(String id) {
+    return membership.members().stream().filter(m -> m.id().equals(id)).findFirst().map(Member::peer).orElse(null);
+  }
+
+  /** Adds addresses to reach, e.g. from `hive join` or a discovery plugin. */
+  void addSeeds(List<DiscoveredPeer> peers) {
+    membership.addSeeds(peers);
+  }
+
+  static List<DiscoveredPeer> parseSeeds(List<String> seeds) {
+    List<DiscoveredPeer> peers = new ArrayList<>();
+    for (String s : seeds) {
+      int colon = s.lastIndexOf(':');
+      boolean hasPort = colon > 0 && s.indexOf(':') == colon;
+      String host = hasPort ? s.substring(0, colon) : s;
+      int port = hasPort ? Integer.parseInt(s.substring(colon + 1)) : DEFAULT_PORT;
+      peers.add(new DiscoveredPeer("seed@" + host + ":" + port, host, port));
+    }
+    return Collections.unmodifiableList(peers);
+  }
+
+  /** The address to announce when binding {@code bind}: itself, or this host's first IPv4 address. */
+  static String advertiseFor(String bind) {
+    if (!bind.equals("0.0.0.0")) {
+      return bind;
+    }
+    try {
+      for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+        if (!nic.isUp() || nic.isLoopback()) {
+          continue;
+        }
+        for (InetAddress a : Collections.list(nic.getInetAddresses())) {
+          if (a instanceof Inet4Address) {
+            return a.getHostAddress();
+          }
+        }
+      }
+    } catch (IOException e) {
+      log.debug("cannot list interfaces: {}", e.getMessage());
+    }
+    return "127.0.0.1";
+  }
+
+  private static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UnavailableException("no free port for consensus: " + e.getMessage(), e);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Leaves gracefully: peers mark this node LEFT. */
+  void leave() {
+    membership.leave();
+  }
+
+  @Override
+  public void close() {
+    timers.shutdownNow();
+  }
+}
