@@ -28,30 +28,68 @@ final class DaemonProcess implements AutoCloseable {
 
   final Path dataDir;
   final int port;
+  final int clusterPort;
+  private final List<String> extraArgs = new ArrayList<>();
   private Process process;
 
-  DaemonProcess(Path dataDir) throws IOException {
+  DaemonProcess(Path dataDir, String... extraArgs) throws IOException {
     this.dataDir = dataDir;
     try (ServerSocket s = new ServerSocket(0)) {
       this.port = s.getLocalPort();
     }
+    this.clusterPort = freePortPair();
+    this.extraArgs.addAll(List.of(extraArgs));
+  }
+
+  /** A port whose successor is free too: the cluster port and the consensus port. */
+  static int freePortPair() throws IOException {
+    for (int attempt = 0; attempt < 100; attempt++) {
+      try (ServerSocket a = new ServerSocket(0); ServerSocket b = new ServerSocket(a.getLocalPort() + 1)) {
+        return a.getLocalPort();
+      } catch (IOException e) {
+        // The next one is taken: try another.
+      }
+    }
+    throw new IOException("no two consecutive free ports");
+  }
+
+  String clusterAddress() {
+    return "127.0.0.1:" + clusterPort;
+  }
+
+  Path log() {
+    return dataDir.resolveSibling(dataDir.getFileName() + "-daemon.log");
+  }
+
+  List<String> command() {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command = new ArrayList<>(List.of(java, "-jar", HIVE_JAR.toString(), "daemon", "--data-dir", dataDir.toString(),
+        "--http-port", Integer.toString(port), "--port", Integer.toString(clusterPort), "--bind", "127.0.0.1",
+        "--setting", "hive.reconcile.stop-grace=3s"));
+    command.addAll(extraArgs);
+    return command;
+  }
+
+  /** Runs the daemon expecting it to refuse to start; returns its exit code and output. */
+  CliResult startExpectingFailure(Duration within) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command()).redirectErrorStream(true).start();
+    if (!p.waitFor(within.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("the daemon kept running; expected it to refuse to start");
+    }
+    return new CliResult(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8), "");
   }
 
   String api() {
     return "http://127.0.0.1:" + port;
   }
 
+  /** Starts the daemon and waits until its API answers. */
   DaemonProcess start() throws IOException {
     if (!Files.isRegularFile(HIVE_JAR)) {
       throw new IllegalStateException(HIVE_JAR + " is missing: run the integration tests with `mvn verify`, which builds it first");
     }
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    process =
-        new ProcessBuilder(java, "-jar", HIVE_JAR.toString(), "daemon", "--data-dir", dataDir.toString(), "--http-port", Integer.toString(port),
-                "--setting", "hive.reconcile.stop-grace=3s")
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolveSibling(dataDir.getFileName() + "-daemon.log").toFile()))
-            .start();
+    process = new ProcessBuilder(command()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile())).start();
     await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
       if (!process.isAlive()) {
         throw new IllegalStateException("the daemon exited with " + process.exitValue() + "; see its log next to " + dataDir);
