@@ -1,11 +1,13 @@
 package dev.hive.examples;
 
+import dev.hive.examples.harness.DaemonProcess;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.hive.examples.DaemonProcess.CliResult;
+import dev.hive.examples.harness.DaemonProcess.CliResult;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,5 +1,7 @@
 package dev.hive.examples;
 
+import dev.hive.examples.harness.DaemonProcess;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

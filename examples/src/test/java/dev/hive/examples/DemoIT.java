@@ -1,5 +1,7 @@
 package dev.hive.examples;
 
+import dev.hive.examples.harness.DaemonProcess;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;

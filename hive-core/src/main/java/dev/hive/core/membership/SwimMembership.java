@@ -42,12 +42,12 @@ public final class SwimMembership {
   public static final String PING_REQ = "swim.ping-req";
   public static final String SYNC = "swim.sync";
 
-  /** Tunables; {@link #DEFAULTS} detect a dead node in a small cluster in about 2.5 s. */
+  /** Tunables; {@link #DEFAULTS} detect a dead node in a small cluster in about 2 s (FailoverHarness measures it). */
   public record Settings(
       Duration protocolPeriod, Duration probeTimeout, int indirectProbes, Duration minSuspicion, double suspicionMultiplier,
       int retransmitMultiplier, int maxPiggyback, Duration syncInterval, Duration relayWait) {
     public static final Settings DEFAULTS =
-        new Settings(Duration.ofMillis(500), Duration.ofMillis(200), 3, Duration.ofMillis(1000), 4.0, 3, 8, Duration.ofSeconds(5), Duration.ofMillis(400));
+        new Settings(Duration.ofMillis(400), Duration.ofMillis(150), 3, Duration.ofMillis(1000), 4.0, 3, 8, Duration.ofSeconds(5), Duration.ofMillis(250));
 
     /** The same settings for a virtual-time network, where an unanswered request never completes. */
     public Settings forVirtualTime() {

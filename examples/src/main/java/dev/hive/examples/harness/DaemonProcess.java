@@ -1,6 +1,4 @@
-package dev.hive.examples;
-
-import static org.awaitility.Awaitility.await;
+package dev.hive.examples.harness;
 
 import dev.hive.examples.cli.HiveCli;
 import java.io.IOException;
@@ -21,18 +19,29 @@ import java.util.stream.Stream;
 
 /**
  * A Hive daemon started from the launcher jar as a separate JVM, as an operator starts it, and
- * killed with SIGKILL when a test says so.
+ * killed with SIGKILL when a test or harness says so. Used by the integration tests and by the
+ * failover and soak harnesses.
  */
-final class DaemonProcess implements AutoCloseable {
-  static final Path HIVE_JAR = Path.of(System.getProperty("hive.jar", "target/hive.jar"));
+public final class DaemonProcess implements AutoCloseable {
+  /** The launcher jar: the {@code hive.jar} system property, else the jar this class runs from, else target/hive.jar. */
+  public static final Path HIVE_JAR = Path.of(System.getProperty("hive.jar", ownJar()));
 
-  final Path dataDir;
-  final int port;
-  final int clusterPort;
+  private static String ownJar() {
+    try {
+      Path self = Path.of(DaemonProcess.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      return self.toString().endsWith(".jar") ? self.toString() : "target/hive.jar";
+    } catch (java.net.URISyntaxException | RuntimeException e) {
+      return "target/hive.jar";
+    }
+  }
+
+  public final Path dataDir;
+  public final int port;
+  public final int clusterPort;
   private final List<String> extraArgs = new ArrayList<>();
   private Process process;
 
-  DaemonProcess(Path dataDir, String... extraArgs) throws IOException {
+  public DaemonProcess(Path dataDir, String... extraArgs) throws IOException {
     this.dataDir = dataDir;
     try (ServerSocket s = new ServerSocket(0)) {
       this.port = s.getLocalPort();
@@ -42,7 +51,7 @@ final class DaemonProcess implements AutoCloseable {
   }
 
   /** A port whose successor is free too: the cluster port and the consensus port. */
-  static int freePortPair() throws IOException {
+  public static int freePortPair() throws IOException {
     for (int attempt = 0; attempt < 100; attempt++) {
       try (ServerSocket a = new ServerSocket(0); ServerSocket b = new ServerSocket(a.getLocalPort() + 1)) {
         return a.getLocalPort();
@@ -53,15 +62,15 @@ final class DaemonProcess implements AutoCloseable {
     throw new IOException("no two consecutive free ports");
   }
 
-  String clusterAddress() {
+  public String clusterAddress() {
     return "127.0.0.1:" + clusterPort;
   }
 
-  Path log() {
+  public Path log() {
     return dataDir.resolveSibling(dataDir.getFileName() + "-daemon.log");
   }
 
-  List<String> command() {
+  public List<String> command() {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> command = new ArrayList<>(List.of(java, "-jar", HIVE_JAR.toString(), "daemon", "--data-dir", dataDir.toString(),
         "--http-port", Integer.toString(port), "--port", Integer.toString(clusterPort), "--bind", "127.0.0.1",
@@ -71,7 +80,7 @@ final class DaemonProcess implements AutoCloseable {
   }
 
   /** Runs the daemon expecting it to refuse to start; returns its exit code and output. */
-  CliResult startExpectingFailure(Duration within) throws IOException, InterruptedException {
+  public CliResult startExpectingFailure(Duration within) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(command()).redirectErrorStream(true).start();
     if (!p.waitFor(within.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)) {
       p.destroyForcibly();
@@ -80,36 +89,54 @@ final class DaemonProcess implements AutoCloseable {
     return new CliResult(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8), "");
   }
 
-  String api() {
+  public String api() {
     return "http://127.0.0.1:" + port;
   }
 
   /** Starts the daemon and waits until its API answers. */
-  DaemonProcess start() throws IOException {
+  public DaemonProcess start() throws IOException {
     if (!Files.isRegularFile(HIVE_JAR)) {
       throw new IllegalStateException(HIVE_JAR + " is missing: run the integration tests with `mvn verify`, which builds it first");
     }
     process = new ProcessBuilder(command()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile())).start();
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("the daemon exited with " + process.exitValue() + "; see its log next to " + dataDir);
+        throw new IllegalStateException("the daemon exited with " + process.exitValue() + "; see " + log());
       }
-      return status("/api/v1/health") == 200;
-    });
-    return this;
+      try {
+        if (status("/api/v1/health") == 200) {
+          return this;
+        }
+      } catch (IOException e) {
+        // Not listening yet.
+      }
+      pause(100);
+    }
+    throw new IllegalStateException("the daemon did not answer on " + api() + " within 90 s; see " + log());
   }
 
-  long pid() {
+  /** Sleeps: a harness polls real processes in real time. */
+  public static void pause(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  public long pid() {
     return process.pid();
   }
 
   /** SIGKILL: the daemon gets no chance to clean up. */
-  void kill() throws InterruptedException {
+  public void kill() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor();
   }
 
-  int status(String path) throws IOException {
+  public int status(String path) throws IOException {
     HttpURLConnection c = (HttpURLConnection) URI.create(api() + path).toURL().openConnection();
     c.setConnectTimeout(1000);
     c.setReadTimeout(5000);
@@ -121,23 +148,24 @@ final class DaemonProcess implements AutoCloseable {
   }
 
   /** Runs a CLI command against this daemon, in this JVM. */
-  CliResult cli(String... args) {
+  public CliResult cli(String... args) {
     List<String> all = new ArrayList<>(List.of("--api", api()));
     all.addAll(List.of(args));
     return run(all.toArray(String[]::new));
   }
 
-  static CliResult run(String... args) {
+  public static CliResult run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     int code = HiveCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
     return new CliResult(code, out.toString(), err.toString());
   }
 
-  record CliResult(int code, String out, String err) {}
+  /** A CLI command's exit code and output. */
+  public record CliResult(int code, String out, String err) {}
 
   /** Pids of live processes whose environment holds {@code KEY=VALUE} (read from /proc). */
-  static Set<Long> livePidsWithEnv(String keyValue) {
+  public static Set<Long> livePidsWithEnv(String keyValue) {
     Set<Long> pids = new TreeSet<>();
     byte[] needle = keyValue.getBytes(StandardCharsets.UTF_8);
     try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
@@ -173,7 +201,7 @@ final class DaemonProcess implements AutoCloseable {
     return -1;
   }
 
-  static void killAll(Set<Long> pids) {
+  public static void killAll(Set<Long> pids) {
     pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
   }
 
