@@ -13,6 +13,7 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v setsid >/dev/null 2>&1 || need+=(util-linux)
 command -v kill >/dev/null 2>&1 || need+=(procps)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-host: installing ${need[*]}"

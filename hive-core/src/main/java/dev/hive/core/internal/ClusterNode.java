@@ -35,6 +35,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -96,22 +97,67 @@ final class ClusterNode implements AutoCloseable {
     if (token == null) {
       token = stored;
     }
+    // Discovery (udp, mdns, a plugin) runs from the start: a node that is not a member yet
+    // announces port 0, and finds members to join or, with none, agrees with the others who founds.
+    DiscoveredPeer[] selfAnnouncement = new DiscoveredPeer[1];
+    Map<String, DiscoveredPeer> discovered = new ConcurrentHashMap<>();
+    List<Consumer<DiscoveredPeer>> onMember = new java.util.concurrent.CopyOnWriteArrayList<>();
+    dev.hive.spi.Discovery discovery = null;
+    String discoveryName = config.discovery().orElse("seeds");
+    if (!discoveryName.equals("seeds")) {
+      if (token == null) {
+        throw new UnavailableException("discovery '" + discoveryName + "' needs the join token to sign announcements: give every node the same --token");
+      }
+      Map<String, String> settings = new java.util.LinkedHashMap<>(config.settings());
+      settings.put(dev.hive.spi.Discovery.TOKEN_SETTING, token.value());
+      dev.hive.spi.ProviderConfig providerConfig = new dev.hive.spi.ProviderConfig(dataDir, config.clusterName(), nodeId, config.clock(), settings);
+      discovery = dev.hive.spi.ProviderSelection.load("discovery", dev.hive.spi.DiscoveryProvider.class, config.plugins(), ClusterNode.class.getClassLoader())
+          .select(discoveryName, providerConfig, dev.hive.spi.Discovery.class).plugin();
+      closeables.add(discovery);
+      selfAnnouncement[0] = new DiscoveredPeer(nodeId, advertise, ClusterPki.exists(tlsDir) ? Math.max(config.port(), 0) : 0);
+      discovery.start(selfAnnouncement[0], new dev.hive.spi.Discovery.Listener() {
+        @Override
+        public void peerFound(DiscoveredPeer peer) {
+          discovered.put(peer.nodeId(), peer);
+          if (peer.port() > 0) {
+            onMember.forEach(c -> c.accept(peer));
+          }
+        }
+
+        @Override
+        public void peerLost(DiscoveredPeer peer) {
+          discovered.remove(peer.nodeId());
+        }
+      });
+    }
+
     ClusterPki pki;
     boolean created = false;
+    Duration joinTimeout = duration(config, "hive.join.timeout", Duration.ofSeconds(60));
     if (ClusterPki.exists(tlsDir)) {
       pki = ClusterPki.load(tlsDir);
       if (token != null && stored == null) {
         ClusterFormation.storeToken(tlsDir, token);
       }
-    } else if (seeds.isEmpty()) {
+    } else if (seeds.isEmpty() && discovery == null) {
       pki = ClusterPki.createCluster(tlsDir, config.clusterName(), nodeId);
       if (token == null) {
         token = JoinToken.generate();
       }
       ClusterFormation.storeToken(tlsDir, token);
       created = true;
+    } else if (seeds.isEmpty()) {
+      List<DiscoveredPeer> members = awaitFounder(nodeId, discovered, duration(config, "hive.formation.window", Duration.ofSeconds(3)), joinTimeout);
+      if (members.isEmpty()) {
+        pki = ClusterPki.createCluster(tlsDir, config.clusterName(), nodeId);
+        ClusterFormation.storeToken(tlsDir, token);
+        created = true;
+        log.info("no member found by {} discovery and this node has the lowest id: it founds cluster '{}'", discoveryName, config.clusterName());
+      } else {
+        pki = ClusterFormation.join(tlsDir, config.clusterName(), nodeId, token, members, joinTimeout);
+        seeds = members;
+      }
     } else {
-      Duration joinTimeout = duration(config, "hive.join.timeout", Duration.ofSeconds(60));
       pki = ClusterFormation.join(tlsDir, config.clusterName(), nodeId, token, seeds, joinTimeout);
     }
 
@@ -133,7 +179,7 @@ final class ClusterNode implements AutoCloseable {
       if (created || seeds.isEmpty()) {
         initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, true));
       } else {
-        adder = askForConfiguration(transport, seeds, initial, duration(config, "hive.join.timeout", Duration.ofSeconds(60)));
+        adder = askForConfiguration(transport, seeds, initial, joinTimeout);
         initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, initial.stream().filter(RaftCommandLog.Peer::voter).count() < RaftCommandLog.MAX_VOTERS));
       }
     }
@@ -162,10 +208,38 @@ final class ClusterNode implements AutoCloseable {
     self[0] = node;
     node.handlers.put("swim.", membership.handler());
     membership.addSeeds(seeds);
+    if (discovery != null) {
+      onMember.add(peer -> membership.addSeeds(List.of(peer)));
+      membership.addSeeds(discovered.values().stream().filter(p -> p.port() > 0).toList());
+      discovery.update(new DiscoveredPeer(nodeId, advertise, port));
+    }
     timers.scheduleWithFixedDelay(() -> safely(membership::tick), 0, 50, TimeUnit.MILLISECONDS);
     timers.scheduleWithFixedDelay(() -> safely(node::maintainVoters), 2, 2, TimeUnit.SECONDS);
     closeables.add(membership::leave);
     return node;
+  }
+
+  /**
+   * Waits for discovery to settle who founds the cluster: returns the members found (to join one
+   * of them), or an empty list when none exists and this node has the lowest id among the nodes
+   * forming (so exactly one of them creates the CA).
+   */
+  private static List<DiscoveredPeer> awaitFounder(String nodeId, Map<String, DiscoveredPeer> discovered, Duration window, Duration timeout) {
+    long start = System.nanoTime();
+    long deadline = start + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      sleep(250);
+      List<DiscoveredPeer> members = discovered.values().stream().filter(p -> p.port() > 0).toList();
+      if (!members.isEmpty()) {
+        return members;
+      }
+      boolean windowOver = System.nanoTime() - start >= window.toNanos();
+      if (windowOver && discovered.values().stream().allMatch(p -> p.nodeId().compareTo(nodeId) > 0)) {
+        return List.of();
+      }
+    }
+    throw new UnavailableException("discovery found nodes forming a cluster but none became a member within " + timeout.toSeconds()
+        + " s: " + discovered.keySet());
   }
 
   private static void safely(Runnable r) {
