@@ -70,7 +70,9 @@ class ClusterFormationIT {
     for (DaemonProcess d : daemons) {
       await().atMost(PATIENCE).ignoreExceptions().until(() -> {
         JsonNode nodes = nodes(d);
-        return nodes.size() == 3 && count(nodes, "state", "ALIVE") == 3 && count(nodes, "role", "LEADER") == 1;
+        // Joiners come in as members and are promoted to voters one at a time.
+        return nodes.size() == 3 && count(nodes, "state", "ALIVE") == 3 && count(nodes, "role", "LEADER") == 1
+            && count(nodes, "role", "VOTER") == 2;
       });
     }
     return daemons;

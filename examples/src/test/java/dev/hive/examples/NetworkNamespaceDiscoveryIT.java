@@ -18,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -75,13 +74,20 @@ class NetworkNamespaceDiscoveryIT {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
-  private void daemon(int host, String cluster, String token) throws IOException {
+  private void daemon(String discovery, int host, String cluster, String token) throws IOException {
     String ns = prefix + host;
     Path data = dir.resolve("h" + host);
     daemons.add(new ProcessBuilder("ip", "netns", "exec", ns, java(), "-jar", DaemonProcess.HIVE_JAR.toString(), "daemon",
             "--data-dir", data.toString(), "--http-port", "3000", "--port", "7946", "--bind", subnet + "." + host,
-            "--discovery", "udp", "--cluster", cluster, "--token", token, "--node-name", "h" + host, "--setting", "hive.udp.interval=300ms")
-        .redirectErrorStream(true).redirectOutput(dir.resolve("h" + host + ".log").toFile()).start());
+            "--discovery", discovery, "--cluster", cluster, "--token", token, "--node-name", "h" + host, "--setting", "hive.udp.interval=300ms")
+        .redirectErrorStream(true).redirectOutput(logs().resolve(discovery + "-h" + host + ".log").toFile()).start());
+  }
+
+  /** Daemon logs stay in target/ so that a failure can be read after the test. */
+  private Path logs() throws IOException {
+    Path logs = repo().resolve("examples/target/netns-logs/" + prefix);
+    Files.createDirectories(logs);
+    return logs;
   }
 
   private JsonNode nodes(int host) throws IOException, InterruptedException {
@@ -92,26 +98,18 @@ class NetworkNamespaceDiscoveryIT {
     return MAPPER.readTree(out);
   }
 
-  @Test
-  void udpDiscoveryFormsTheClusterWithoutSeedsAndIgnoresStrangers() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"udp", "mdns"})
+  void discoveryFormsTheClusterWithoutSeedsAndIgnoresStrangers(String discovery) throws Exception {
     for (int host = 1; host <= 3; host++) {
-      daemon(host, "hive", TOKEN);
+      daemon(discovery, host, "hive", TOKEN);
     }
-    daemon(4, "other", TOKEN);
-    daemon(5, "hive", "wrong-token-0123456789abcdef");
-    for (int host = 1; host <= 3; host++) {
-      int h = host;
-      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
-        JsonNode nodes = nodes(h);
-        long alive = 0;
-        long leaders = 0;
-        for (JsonNode n : nodes) {
-          alive += n.path("state").asText().equals("ALIVE") ? 1 : 0;
-          leaders += n.path("role").asText().equals("LEADER") ? 1 : 0;
-        }
-        return nodes.size() == 3 && alive == 3 && leaders == 1;
-      });
-    }
+    awaitCluster(3);
+    // Strangers on the same wire: another cluster name, and the right name with another token.
+    daemon(discovery, 4, "other", TOKEN);
+    daemon(discovery, 5, "hive", "wrong-token-0123456789abcdef");
+    await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> nodes(4).size() == 1 && nodes(5).size() == 1);
+    awaitCluster(3);
     List<String> names = new ArrayList<>();
     nodes(1).forEach(n -> names.add(n.path("name").asText()));
     assertThat(names).containsExactlyInAnyOrder("h1", "h2", "h3");
@@ -121,5 +119,21 @@ class NetworkNamespaceDiscoveryIT {
     // The strangers formed clusters of their own: each sees only itself.
     assertThat(nodes(4)).hasSize(1);
     assertThat(nodes(5)).hasSize(1);
+  }
+
+  private void awaitCluster(int size) {
+    for (int host = 1; host <= size; host++) {
+      int h = host;
+      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
+        JsonNode nodes = nodes(h);
+        long alive = 0;
+        long leaders = 0;
+        for (JsonNode n : nodes) {
+          alive += n.path("state").asText().equals("ALIVE") ? 1 : 0;
+          leaders += n.path("role").asText().equals("LEADER") ? 1 : 0;
+        }
+        return nodes.size() == size && alive == size && leaders == 1;
+      });
+    }
   }
 }

@@ -94,14 +94,16 @@ public final class FailoverHarness {
     while (System.nanoTime() < deadline) {
       JsonNode nodes = get(daemons.get(0), "/api/v1/nodes");
       long alive = 0;
+      long voters = 0;
       String leader = null;
       for (JsonNode n : nodes) {
         alive += n.path("state").asText().equals("ALIVE") ? 1 : 0;
+        voters += n.path("role").asText().equals("VOTER") ? 1 : 0;
         if (n.path("role").asText().equals("LEADER")) {
           leader = n.path("name").asText();
         }
       }
-      if (alive == 3 && nodes.size() == 3 && leader != null) {
+      if (alive == 3 && nodes.size() == 3 && leader != null && voters == 2) {
         return leader;
       }
       DaemonProcess.pause(100);

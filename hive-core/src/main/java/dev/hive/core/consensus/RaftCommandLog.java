@@ -197,24 +197,53 @@ public final class RaftCommandLog implements CommandLog {
   }
 
   /**
-   * Adds a node to the group: as a voter while there are fewer than {@value #MAX_VOTERS}, else as
-   * a listener. Goes to the leader from any node.
+   * Adds a node to the group as a listener: it catches up without voting, and never campaigns
+   * (a voter that campaigns before the leader knows it is told to shut down). The leader promotes
+   * it to voter while there are fewer than {@value #MAX_VOTERS}. Goes to the leader from any node.
    */
   public void addPeer(String id, String address) {
-    List<Peer> conf = configuration();
-    if (conf.stream().anyMatch(p -> p.id().equals(id))) {
-      return;
+    long deadline = System.nanoTime() + writeTimeout.toNanos();
+    String last = "timed out";
+    while (System.nanoTime() < deadline) {
+      List<Peer> conf = configuration();
+      if (conf.stream().anyMatch(p -> p.id().equals(id))) {
+        return;
+      }
+      List<Peer> next = new ArrayList<>(conf);
+      next.add(new Peer(id, address, false));
+      // Compare-and-set on the configuration read just now: two nodes joining at once do not undo each other.
+      List<RaftPeer> curVoters = new ArrayList<>();
+      List<RaftPeer> curListeners = new ArrayList<>();
+      split(conf, curVoters, curListeners);
+      List<RaftPeer> newVoters = new ArrayList<>();
+      List<RaftPeer> newListeners = new ArrayList<>();
+      split(next, newVoters, newListeners);
+      try {
+        RaftClientReply reply = client().admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+            .setServersInCurrentConf(curVoters).setListenersInCurrentConf(curListeners)
+            .setServersInNewConf(newVoters).setListenersInNewConf(newListeners)
+            .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build());
+        if (reply.isSuccess()) {
+          return;
+        }
+        last = reply.getException() == null ? "refused" : reply.getException().getMessage();
+      } catch (IOException e) {
+        last = e.getMessage();
+      }
+      try {
+        Thread.sleep(200 + java.util.concurrent.ThreadLocalRandom.current().nextInt(300));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
     }
-    long voters = conf.stream().filter(Peer::voter).count();
-    RaftPeer peer = RaftPeer.newBuilder().setId(id).setAddress(address)
-        .setStartupRole(voters < MAX_VOTERS ? RaftPeerRole.FOLLOWER : RaftPeerRole.LISTENER).build();
-    SetConfigurationRequest.Arguments.Builder args = SetConfigurationRequest.Arguments.newBuilder().setMode(SetConfigurationRequest.Mode.ADD);
-    if (voters < MAX_VOTERS) {
-      args.setServersInNewConf(List.of(peer));
-    } else {
-      args.setListenersInNewConf(List.of(peer));
+    throw new UnavailableException("cannot add " + id + " to the consensus group: " + last);
+  }
+
+  private static void split(List<Peer> peers, List<RaftPeer> voters, List<RaftPeer> listeners) {
+    for (RaftPeer p : toRaftPeers(peers)) {
+      (p.getStartupRole() == RaftPeerRole.LISTENER ? listeners : voters).add(p);
     }
-    reconfigure(args.build(), "add " + id);
   }
 
   /**

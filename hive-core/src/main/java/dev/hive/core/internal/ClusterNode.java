@@ -147,7 +147,9 @@ final class ClusterNode implements AutoCloseable {
       ClusterFormation.storeToken(tlsDir, token);
       created = true;
     } else if (seeds.isEmpty()) {
-      List<DiscoveredPeer> members = awaitFounder(nodeId, discovered, duration(config, "hive.formation.window", Duration.ofSeconds(3)), joinTimeout);
+      // The window must outlast the discovery's own latency: jmdns takes seconds to register and resolve.
+      Duration window = duration(config, "hive.formation.window", discoveryName.equals("mdns") ? Duration.ofSeconds(12) : Duration.ofSeconds(3));
+      List<DiscoveredPeer> members = awaitFounder(nodeId, discovered, window, joinTimeout);
       if (members.isEmpty()) {
         pki = ClusterPki.createCluster(tlsDir, config.clusterName(), nodeId);
         ClusterFormation.storeToken(tlsDir, token);
@@ -180,7 +182,7 @@ final class ClusterNode implements AutoCloseable {
         initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, true));
       } else {
         adder = askForConfiguration(transport, seeds, initial, joinTimeout);
-        initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, initial.stream().filter(RaftCommandLog.Peer::voter).count() < RaftCommandLog.MAX_VOTERS));
+        initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, false));
       }
     }
     RaftCommandLog raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, raftAddress, initial, tls, timing);
@@ -360,24 +362,18 @@ final class ClusterNode implements AutoCloseable {
         spares.add(p);
       }
     }
+    // One change per round: Ratis refuses to change a majority of voters at once.
     boolean changed = !gone.isEmpty();
-    List<RaftCommandLog.Peer> deadVoters = voters.stream().filter(p -> !p.id().equals(nodeId) && byId.containsKey(p.id())
-        && byId.get(p.id()).state() == NodeState.DEAD).toList();
     List<RaftCommandLog.Peer> newVoters = new ArrayList<>(voters);
-    for (RaftCommandLog.Peer dead : deadVoters) {
-      if (spares.isEmpty()) {
-        break;
-      }
+    RaftCommandLog.Peer dead = voters.stream().filter(p -> !p.id().equals(nodeId) && byId.containsKey(p.id())
+        && byId.get(p.id()).state() == NodeState.DEAD).findFirst().orElse(null);
+    if (!changed && !spares.isEmpty() && (dead != null || newVoters.size() < RaftCommandLog.MAX_VOTERS)) {
       RaftCommandLog.Peer promoted = spares.remove(0);
-      newVoters.remove(dead);
       newVoters.add(new RaftCommandLog.Peer(promoted.id(), promoted.address(), true));
-      spares.add(new RaftCommandLog.Peer(dead.id(), dead.address(), false));
-      changed = true;
-    }
-    while (newVoters.size() < RaftCommandLog.MAX_VOTERS && spares.stream().anyMatch(s -> byId.containsKey(s.id()) && byId.get(s.id()).state() == NodeState.ALIVE)) {
-      RaftCommandLog.Peer promoted = spares.stream().filter(s -> byId.get(s.id()) != null && byId.get(s.id()).state() == NodeState.ALIVE).findFirst().orElseThrow();
-      spares.remove(promoted);
-      newVoters.add(new RaftCommandLog.Peer(promoted.id(), promoted.address(), true));
+      if (dead != null) {
+        newVoters.remove(dead);
+        spares.add(new RaftCommandLog.Peer(dead.id(), dead.address(), false));
+      }
       changed = true;
     }
     if (changed) {

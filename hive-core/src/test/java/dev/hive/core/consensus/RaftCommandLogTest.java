@@ -70,10 +70,16 @@ class RaftCommandLogTest {
     for (String id : List.of("b", "c")) {
       String address = "127.0.0.1:" + freePort();
       List<RaftCommandLog.Peer> conf = new ArrayList<>(a.configuration());
-      conf.add(new RaftCommandLog.Peer(id, address, true));
+      conf.add(new RaftCommandLog.Peer(id, address, false));
       RaftCommandLog node = start(id, conf, address);
       a.addPeer(id, address);
       joined.add(node);
+    }
+    // Joiners come in as members (listeners); the leader promotes them to voters.
+    assertThat(a.roles()).containsEntry("b", NodeRole.MEMBER).containsEntry("c", NodeRole.MEMBER);
+    // Ratis changes at most a minority of voters at once: promote one, then the other.
+    for (String promoted : List.of("b", "c")) {
+      a.setConfiguration(a.configuration().stream().map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals(promoted))).toList());
     }
     RaftCommandLog b = joined.get(0);
     RaftCommandLog c = joined.get(1);
