@@ -91,8 +91,9 @@ public final class FailoverHarness {
 
   private static String awaitFormed(List<DaemonProcess> daemons) throws IOException {
     long deadline = System.nanoTime() + 90_000_000_000L;
+    JsonNode nodes = null;
     while (System.nanoTime() < deadline) {
-      JsonNode nodes = get(daemons.get(0), "/api/v1/nodes");
+      nodes = get(daemons.get(0), "/api/v1/nodes");
       long alive = 0;
       long voters = 0;
       String leader = null;
@@ -108,7 +109,7 @@ public final class FailoverHarness {
       }
       DaemonProcess.pause(100);
     }
-    throw new IllegalStateException("the cluster did not form within 90 s");
+    throw new IllegalStateException("the cluster did not form within 90 s: " + nodes);
   }
 
   private static String stateOf(DaemonProcess d, String name) {

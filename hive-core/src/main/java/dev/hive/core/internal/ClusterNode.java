@@ -216,7 +216,14 @@ final class ClusterNode implements AutoCloseable {
       discovery.update(new DiscoveredPeer(nodeId, advertise, port));
     }
     timers.scheduleWithFixedDelay(() -> safely(membership::tick), 0, 50, TimeUnit.MILLISECONDS);
-    timers.scheduleWithFixedDelay(() -> safely(node::maintainVoters), 2, 2, TimeUnit.SECONDS);
+    // Reconfiguration blocks on the leader for up to seconds: it must not delay membership probes.
+    ScheduledExecutorService voterMaintenance = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "hive-voters");
+      t.setDaemon(true);
+      return t;
+    });
+    closeables.add(voterMaintenance::shutdownNow);
+    voterMaintenance.scheduleWithFixedDelay(() -> safely(node::maintainVoters), 2, 2, TimeUnit.SECONDS);
     closeables.add(membership::leave);
     return node;
   }
@@ -244,11 +251,14 @@ final class ClusterNode implements AutoCloseable {
         + " s: " + discovered.keySet());
   }
 
+  /** A periodic task that fails is logged and runs again next time (an escaping throwable would cancel it). */
   private static void safely(Runnable r) {
     try {
       r.run();
     } catch (RuntimeException e) {
       log.warn("cluster maintenance failed: {}", e.getMessage());
+    } catch (Throwable e) {
+      log.error("cluster maintenance failed", e);
     }
   }
 
