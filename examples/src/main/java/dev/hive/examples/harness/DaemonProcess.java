@@ -136,6 +136,18 @@ public final class DaemonProcess implements AutoCloseable {
     process.waitFor();
   }
 
+  /** GETs a JSON document from the daemon's API. */
+  public com.fasterxml.jackson.databind.JsonNode getJson(String path) throws IOException {
+    HttpURLConnection c = (HttpURLConnection) URI.create(api() + path).toURL().openConnection();
+    c.setConnectTimeout(1000);
+    c.setReadTimeout(5000);
+    try (java.io.InputStream in = c.getInputStream()) {
+      return new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+    } finally {
+      c.disconnect();
+    }
+  }
+
   public int status(String path) throws IOException {
     HttpURLConnection c = (HttpURLConnection) URI.create(api() + path).toURL().openConnection();
     c.setConnectTimeout(1000);

@@ -3,7 +3,6 @@ package dev.hive.examples.harness;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.URI;
@@ -126,14 +125,7 @@ public final class FailoverHarness {
   }
 
   private static JsonNode get(DaemonProcess d, String path) throws IOException {
-    HttpURLConnection c = (HttpURLConnection) URI.create(d.api() + path).toURL().openConnection();
-    c.setConnectTimeout(1000);
-    c.setReadTimeout(5000);
-    try (InputStream in = c.getInputStream()) {
-      return JSON.readTree(in);
-    } finally {
-      c.disconnect();
-    }
+    return d.getJson(path);
   }
 
   private static int post(DaemonProcess d, String path, String body) {

@@ -2,9 +2,6 @@ package dev.hive.examples.harness;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.InputStream;
-import java.net.HttpURLConnection;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -81,14 +78,7 @@ public final class SoakHarness {
 
   private static JsonNode nodes(DaemonProcess d) {
     try {
-      HttpURLConnection c = (HttpURLConnection) URI.create(d.api() + "/api/v1/nodes").toURL().openConnection();
-      c.setConnectTimeout(1000);
-      c.setReadTimeout(5000);
-      try (InputStream in = c.getInputStream()) {
-        return JSON.readTree(in);
-      } finally {
-        c.disconnect();
-      }
+      return d.getJson("/api/v1/nodes");
     } catch (java.io.IOException e) {
       return JSON.createArrayNode();
     }
