@@ -124,7 +124,7 @@ class NetworkNamespaceDiscoveryIT {
   private void awaitCluster(int size) {
     for (int host = 1; host <= size; host++) {
       int h = host;
-      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
+      await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
         JsonNode nodes = nodes(h);
         long alive = 0;
         long leaders = 0;

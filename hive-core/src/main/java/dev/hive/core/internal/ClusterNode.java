@@ -148,7 +148,7 @@ final class ClusterNode implements AutoCloseable {
       created = true;
     } else if (seeds.isEmpty()) {
       // The window must outlast the discovery's own latency: jmdns takes seconds to register and resolve.
-      Duration window = duration(config, "hive.formation.window", discoveryName.equals("mdns") ? Duration.ofSeconds(12) : Duration.ofSeconds(3));
+      Duration window = duration(config, "hive.formation.window", discoveryName.equals("mdns") ? Duration.ofSeconds(20) : Duration.ofSeconds(3));
       List<DiscoveredPeer> members = awaitFounder(nodeId, discovered, window, joinTimeout);
       if (members.isEmpty()) {
         pki = ClusterPki.createCluster(tlsDir, config.clusterName(), nodeId);
