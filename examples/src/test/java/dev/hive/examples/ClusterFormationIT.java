@@ -19,7 +19,6 @@ import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Three daemons started from hive.jar as separate processes on loopback, each told one seed:
@@ -32,7 +31,13 @@ class ClusterFormationIT {
   private final String mark = "IT_MARK=" + UUID.randomUUID();
   private final List<DaemonProcess> daemons = new ArrayList<>();
 
-  @TempDir Path dir;
+  /** Under target/, not a temporary directory: the daemons' logs stay readable after a failure. */
+  private final Path dir = Path.of("target", "cluster-it", UUID.randomUUID().toString().substring(0, 8)).toAbsolutePath();
+
+  @org.junit.jupiter.api.BeforeEach
+  void createDir() throws IOException {
+    Files.createDirectories(dir);
+  }
 
   @AfterEach
   void stopAll() throws Exception {
