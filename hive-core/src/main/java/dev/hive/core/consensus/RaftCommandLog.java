@@ -249,14 +249,17 @@ public final class RaftCommandLog implements CommandLog {
   /**
    * Sets the voters and listeners (leader only): used to replace dead voters by live members.
    */
-  public void setConfiguration(List<Peer> peers) {
+  public void setConfiguration(List<Peer> expected, List<Peer> peers) {
+    // Compare-and-set: a join that lands meanwhile must not be undone by a change computed before it.
+    List<RaftPeer> curVoters = new ArrayList<>();
+    List<RaftPeer> curListeners = new ArrayList<>();
+    split(expected, curVoters, curListeners);
     List<RaftPeer> voters = new ArrayList<>();
     List<RaftPeer> listeners = new ArrayList<>();
-    for (RaftPeer p : toRaftPeers(peers)) {
-      (p.getStartupRole() == RaftPeerRole.LISTENER ? listeners : voters).add(p);
-    }
-    reconfigure(SetConfigurationRequest.Arguments.newBuilder().setServersInNewConf(voters).setListenersInNewConf(listeners)
-        .setMode(SetConfigurationRequest.Mode.SET_UNCONDITIONALLY).build(), "set " + peers);
+    split(peers, voters, listeners);
+    reconfigure(SetConfigurationRequest.Arguments.newBuilder().setServersInCurrentConf(curVoters).setListenersInCurrentConf(curListeners)
+        .setServersInNewConf(voters).setListenersInNewConf(listeners)
+        .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build(), "set " + peers);
   }
 
   private void reconfigure(SetConfigurationRequest.Arguments args, String what) {

@@ -391,7 +391,7 @@ final class ClusterNode implements AutoCloseable {
       spares.forEach(s -> next.add(new RaftCommandLog.Peer(s.id(), s.address(), false)));
       log.info("reconfiguring consensus: voters {} members {}", newVoters.stream().map(RaftCommandLog.Peer::id).toList(),
           spares.stream().map(RaftCommandLog.Peer::id).toList());
-      raft.setConfiguration(next);
+      raft.setConfiguration(conf, next);
     }
   }
 

@@ -79,7 +79,7 @@ class RaftCommandLogTest {
     assertThat(a.roles()).containsEntry("b", NodeRole.MEMBER).containsEntry("c", NodeRole.MEMBER);
     // Ratis changes at most a minority of voters at once: promote one, then the other.
     for (String promoted : List.of("b", "c")) {
-      a.setConfiguration(a.configuration().stream().map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals(promoted))).toList());
+      a.setConfiguration(a.configuration(), a.configuration().stream().map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals(promoted))).toList());
     }
     RaftCommandLog b = joined.get(0);
     RaftCommandLog c = joined.get(1);
