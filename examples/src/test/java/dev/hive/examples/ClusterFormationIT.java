@@ -109,7 +109,7 @@ class ClusterFormationIT {
 
     // An app deployed through one node is visible from all, its instances spread over them.
     CliResult deploy = daemons.get(2).cli("app", "deploy", "--name", "web", "--command", "python3 -m http.server $PORT --bind 127.0.0.1",
-        "--port", "8080", "--replicas", "3", "--health-http", "/", "--env", mark);
+        "--port", "8080", "--replicas", "3", "--health-http", "/", "--env", mark, "--strategy", "spread");
     assertThat(deploy.code()).as(deploy.err()).isZero();
     for (DaemonProcess d : daemons) {
       await().atMost(PATIENCE).ignoreExceptions().until(() -> {

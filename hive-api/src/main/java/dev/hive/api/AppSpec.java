@@ -30,6 +30,12 @@ public final class AppSpec {
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?");
   private static final Pattern ENV_KEY = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern RUNTIME = Pattern.compile("[a-z][a-z0-9-]{0,31}");
+  private static final Pattern LABEL_KEY = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9./_-]{0,62}[A-Za-z0-9])?");
+  private static final Pattern LABEL_VALUE = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?");
+  private static final Pattern TOLERATION = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9./_-]{0,62}[A-Za-z0-9])?(=[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?)?");
+
+  /** Failures in a row on one node before a slot moves, unless the spec says otherwise. */
+  public static final int DEFAULT_RESTART_LIMIT = 5;
 
   private final String name;
   private final String command;
@@ -42,6 +48,12 @@ public final class AppSpec {
   private final Map<String, String> env;
   private final HealthCheck healthCheck;
   private final RestartPolicy restartPolicy;
+  private final int restartLimit;
+  private final boolean stateful;
+  private final PlacementStrategy strategy;
+  private final boolean antiAffinity;
+  private final Map<String, String> constraints;
+  private final java.util.SortedSet<String> tolerations;
 
   private AppSpec(Builder b) {
     this.name = b.name;
@@ -55,6 +67,12 @@ public final class AppSpec {
     this.env = Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
     this.healthCheck = b.healthCheck;
     this.restartPolicy = b.restartPolicy;
+    this.restartLimit = b.restartLimit;
+    this.stateful = b.stateful;
+    this.strategy = b.strategy;
+    this.antiAffinity = b.antiAffinity;
+    this.constraints = Collections.unmodifiableMap(new java.util.TreeMap<>(b.constraints));
+    this.tolerations = Collections.unmodifiableSortedSet(new java.util.TreeSet<>(b.tolerations));
   }
 
   /**
@@ -80,6 +98,12 @@ public final class AppSpec {
     b.env.putAll(env);
     b.healthCheck = healthCheck;
     b.restartPolicy = restartPolicy;
+    b.restartLimit = restartLimit;
+    b.stateful = stateful;
+    b.strategy = strategy;
+    b.antiAffinity = antiAffinity;
+    b.constraints.putAll(constraints);
+    b.tolerations.addAll(tolerations);
     return b;
   }
 
@@ -138,6 +162,48 @@ public final class AppSpec {
     return restartPolicy;
   }
 
+  /**
+   * Returns how many failures in a row an instance may have on one node before its slot is placed
+   * on another node.
+   */
+  public int restartLimit() {
+    return restartLimit;
+  }
+
+  /**
+   * Returns true for a stateful app: instances named by ordinal ({@code db-0}), a volume per
+   * ordinal, started in ordinal order, replaced one at a time, and never more than a minority of
+   * ordinals down by Hive's own action.
+   */
+  public boolean stateful() {
+    return stateful;
+  }
+
+  /** Returns how nodes are ranked for this app's replicas. */
+  public PlacementStrategy strategy() {
+    return strategy;
+  }
+
+  /** Returns true when no two replicas of this app may run on one node. */
+  public boolean antiAffinity() {
+    return antiAffinity;
+  }
+
+  /** Returns the node labels a node must have (key to value) to run a replica. */
+  public Map<String, String> constraints() {
+    return constraints;
+  }
+
+  /** Returns the node taints ({@code key=value}, or {@code key} for any value) this app tolerates. */
+  public java.util.SortedSet<String> tolerations() {
+    return tolerations;
+  }
+
+  /** Returns the name of the instance of {@code ordinal} when the app is stateful ({@code db-1}). */
+  public String ordinalName(int ordinal) {
+    return name + "-" + ordinal;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof AppSpec)) {
@@ -154,12 +220,19 @@ public final class AppSpec {
         && ports.equals(s.ports)
         && env.equals(s.env)
         && Objects.equals(healthCheck, s.healthCheck)
-        && restartPolicy == s.restartPolicy;
+        && restartPolicy == s.restartPolicy
+        && restartLimit == s.restartLimit
+        && stateful == s.stateful
+        && strategy == s.strategy
+        && antiAffinity == s.antiAffinity
+        && constraints.equals(s.constraints)
+        && tolerations.equals(s.tolerations);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(name, command, image, runtime, replicas, cpus, memoryBytes, ports, env, healthCheck, restartPolicy);
+    return Objects.hash(name, command, image, runtime, replicas, cpus, memoryBytes, ports, env, healthCheck, restartPolicy, restartLimit, stateful, strategy,
+        antiAffinity, constraints, tolerations);
   }
 
   @Override
@@ -180,6 +253,12 @@ public final class AppSpec {
     private final Map<String, String> env = new LinkedHashMap<>();
     private HealthCheck healthCheck;
     private RestartPolicy restartPolicy = RestartPolicy.ALWAYS;
+    private int restartLimit = DEFAULT_RESTART_LIMIT;
+    private boolean stateful;
+    private PlacementStrategy strategy = PlacementStrategy.BINPACK;
+    private boolean antiAffinity;
+    private final Map<String, String> constraints = new java.util.TreeMap<>();
+    private final java.util.Set<String> tolerations = new java.util.TreeSet<>();
 
     private Builder(String name) {
       if (name == null || name.isBlank()) {
@@ -335,6 +414,87 @@ public final class AppSpec {
     }
 
     /**
+     * Sets how many failures in a row an instance may have on one node before its slot moves to
+     * another node (default {@value AppSpec#DEFAULT_RESTART_LIMIT}).
+     *
+     * @throws InvalidSpecException if not in 1..1000
+     */
+    public Builder restartLimit(int limit) {
+      if (limit < 1 || limit > 1000) {
+        throw new InvalidSpecException("restartLimit", limit + " is out of range; use 1..1000");
+      }
+      this.restartLimit = limit;
+      return this;
+    }
+
+    /** Makes the app stateful (ordinal names, a volume per ordinal, quorum-safe replacement). */
+    public Builder stateful(boolean stateful) {
+      this.stateful = stateful;
+      return this;
+    }
+
+    /**
+     * Sets how nodes are ranked for the replicas (default binpack).
+     *
+     * @throws InvalidSpecException if null
+     */
+    public Builder strategy(PlacementStrategy strategy) {
+      if (strategy == null) {
+        throw new InvalidSpecException("strategy", "missing; use binpack or spread");
+      }
+      this.strategy = strategy;
+      return this;
+    }
+
+    /** When true, no two replicas of the app run on one node. */
+    public Builder antiAffinity(boolean antiAffinity) {
+      this.antiAffinity = antiAffinity;
+      return this;
+    }
+
+    /**
+     * Requires nodes to carry the label {@code key=value}.
+     *
+     * @throws InvalidSpecException if the key or value is not a label key or value
+     */
+    public Builder constraint(String key, String value) {
+      if (key == null || !LABEL_KEY.matcher(key).matches()) {
+        throw new InvalidSpecException("constraint", "label key '" + key + "' must be 1-64 letters, digits, '.', '/', '_' or '-'");
+      }
+      if (value == null || !(value.isEmpty() || LABEL_VALUE.matcher(value).matches())) {
+        throw new InvalidSpecException("constraint", "label value '" + value + "' of '" + key + "' must be up to 64 letters, digits, '.', '_' or '-'");
+      }
+      constraints.put(key, value);
+      return this;
+    }
+
+    /**
+     * Parses and adds a constraint written {@code key=value}.
+     *
+     * @throws InvalidSpecException if there is no '=' or the parts are not a label
+     */
+    public Builder constraint(String keyEqualsValue) {
+      int eq = keyEqualsValue == null ? -1 : keyEqualsValue.indexOf('=');
+      if (eq <= 0) {
+        throw new InvalidSpecException("constraint", "'" + keyEqualsValue + "' is not label=value, e.g. zone=a");
+      }
+      return constraint(keyEqualsValue.substring(0, eq), keyEqualsValue.substring(eq + 1));
+    }
+
+    /**
+     * Tolerates nodes tainted {@code key=value} ({@code key} alone tolerates any value).
+     *
+     * @throws InvalidSpecException if it is not such a toleration
+     */
+    public Builder toleration(String toleration) {
+      if (toleration == null || !TOLERATION.matcher(toleration).matches()) {
+        throw new InvalidSpecException("toleration", "'" + toleration + "' is not key or key=value, e.g. dedicated=db");
+      }
+      tolerations.add(toleration);
+      return this;
+    }
+
+    /**
      * Checks the whole and builds the spec.
      *
      * @throws InvalidSpecException if neither or both of command and image are set, or a health
@@ -344,6 +504,12 @@ public final class AppSpec {
       if ((command == null) == (image == null)) {
         throw new InvalidSpecException(
             "command", command == null ? "an app runs a command or an image; give one of them" : "give a command or an image, not both");
+      }
+      java.util.Set<Integer> hostPorts = new java.util.HashSet<>();
+      for (PortSpec p : ports) {
+        if (p.hostPort() > 0 && !hostPorts.add(p.hostPort())) {
+          throw new InvalidSpecException("port", "host port " + p.hostPort() + " is given to two ports");
+        }
       }
       if (healthCheck != null && healthCheck.type() != HealthCheck.Type.EXEC && ports.isEmpty()) {
         throw new InvalidSpecException("port", "a " + healthCheck.type() + " health check needs a port; declare one with --port");

@@ -18,6 +18,17 @@ public interface Cluster extends AutoCloseable {
   /** Returns the cluster's apps. */
   Apps apps();
 
+  /**
+   * Drains a node: nothing new is placed on it and its replicas move to other nodes one slot at a
+   * time (for a stateful app, never leaving a majority of its ordinals down). {@code enable=false}
+   * ends the drain.
+   *
+   * @param node a node's id or name
+   * @throws NotFoundException if no node has that id or name
+   * @throws UnavailableException if this node cannot reach the majority of the cluster
+   */
+  Node drain(String node, boolean enable);
+
   /** Checks the local node and returns the outcome. */
   ClusterHealth health();
 

@@ -41,6 +41,7 @@ public final class Hive {
     String httpHost = "127.0.0.1";
     int httpPort = -1;
     final Map<String, String> labels = new LinkedHashMap<>();
+    final java.util.Set<String> taints = new java.util.TreeSet<>();
     double cpus;
     long memoryBytes;
     String runtime;
@@ -116,6 +117,22 @@ public final class Hive {
         throw new InvalidSpecException("label", "value '" + value + "' of '" + key + "' must be up to 64 letters, digits, '.', '_' or '-'");
       }
       labels.put(key, value);
+      return this;
+    }
+
+    /**
+     * Taints the node: only apps that tolerate {@code key=value} are placed on it. The
+     * Kubernetes spelling {@code key=value:NoSchedule} is accepted; other effects are not.
+     *
+     * @throws InvalidSpecException if it is not {@code key=value[:NoSchedule]}
+     */
+    public Builder taint(String taint) {
+      String t = taint == null ? null : taint.endsWith(":NoSchedule") ? taint.substring(0, taint.length() - ":NoSchedule".length()) : taint;
+      int eq = t == null ? -1 : t.indexOf('=');
+      if (eq <= 0 || !LABEL_KEY.matcher(t.substring(0, eq)).matches() || !NAME.matcher(t.substring(eq + 1)).matches()) {
+        throw new InvalidSpecException("taint", "'" + taint + "' is not key=value[:NoSchedule], e.g. dedicated=db");
+      }
+      taints.add(t);
       return this;
     }
 

@@ -17,6 +17,7 @@ public final class HiveConfig {
   private final String httpHost;
   private final int httpPort;
   private final Map<String, String> labels;
+  private final java.util.Set<String> taints;
   private final double cpus;
   private final long memoryBytes;
   private final String runtime;
@@ -44,6 +45,7 @@ public final class HiveConfig {
     this.httpHost = b.httpHost;
     this.httpPort = b.httpPort;
     this.labels = Map.copyOf(b.labels);
+    this.taints = java.util.Set.copyOf(b.taints);
     this.cpus = b.cpus;
     this.memoryBytes = b.memoryBytes;
     this.runtime = b.runtime;
@@ -76,6 +78,11 @@ public final class HiveConfig {
   /** Returns the REST API port: -1 for no API, 0 for any free port. */
   public int httpPort() {
     return httpPort;
+  }
+
+  /** Returns the node's taints, each {@code key=value}. */
+  public java.util.Set<String> taints() {
+    return taints;
   }
 
   /** Returns the node's labels. */

@@ -22,7 +22,9 @@ public final class HiveEvent {
     /** An instance's workload was started again after it exited or failed. */
     INSTANCE_RESTARTED,
     /** A workload that survived an agent restart was adopted. */
-    INSTANCE_ADOPTED
+    INSTANCE_ADOPTED,
+    /** A node was drained, or its drain ended. */
+    NODE_DRAINED
   }
 
   private final Type type;

@@ -39,6 +39,12 @@ public interface Node {
   /** Returns its part in keeping the cluster state. */
   NodeRole role();
 
+  /** Returns its taints ({@code key=value}): only apps that tolerate them are placed there. */
+  java.util.Set<String> taints();
+
+  /** Returns true while the node is drained: no new replicas go there and its own move off. */
+  boolean draining();
+
   /** Returns when the node answering last heard from it directly (its own node: now). */
   Instant lastSeen();
 }

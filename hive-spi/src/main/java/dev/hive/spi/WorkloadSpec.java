@@ -20,6 +20,7 @@ public final class WorkloadSpec {
   private final Map<String, String> labels;
   private final double cpus;
   private final long memoryBytes;
+  private final Map<String, String> volumes;
 
   private WorkloadSpec(Builder b) {
     this.id = b.id;
@@ -30,6 +31,15 @@ public final class WorkloadSpec {
     this.labels = Map.copyOf(b.labels);
     this.cpus = b.cpus;
     this.memoryBytes = b.memoryBytes;
+    this.volumes = Map.copyOf(b.volumes);
+  }
+
+  /**
+   * Returns host directories to mount, host path to path inside the workload. A process runtime
+   * runs on the host and sees the host path (also given as {@code HIVE_VOLUME}).
+   */
+  public Map<String, String> volumes() {
+    return volumes;
   }
 
   /**
@@ -91,6 +101,7 @@ public final class WorkloadSpec {
     private final Map<String, String> labels = new LinkedHashMap<>();
     private double cpus;
     private long memoryBytes;
+    private final Map<String, String> volumes = new LinkedHashMap<>();
 
     private Builder(String id) {
       if (id == null || !id.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,99}")) {
@@ -150,6 +161,12 @@ public final class WorkloadSpec {
     /** Sets the memory limit in bytes, 0 for none. */
     public Builder memoryBytes(long memoryBytes) {
       this.memoryBytes = memoryBytes;
+      return this;
+    }
+
+    /** Mounts the host directory {@code hostPath} at {@code path} inside the workload. */
+    public Builder volume(String hostPath, String path) {
+      this.volumes.put(Objects.requireNonNull(hostPath, "hostPath"), Objects.requireNonNull(path, "path"));
       return this;
     }
 

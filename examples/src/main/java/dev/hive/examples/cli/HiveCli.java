@@ -132,9 +132,35 @@ public final class HiveCli implements Runnable {
     @Option(names = "--token", description = "the cluster's join token (a first node without one generates it)")
     String token;
 
+    @Option(names = "--label", description = "a node label KEY=VALUE for placement constraints (repeatable)")
+    List<String> labels = new ArrayList<>();
+
+    @Option(names = "--taint", description = "a taint KEY=VALUE[:NoSchedule]: only apps tolerating it are placed here (repeatable)")
+    List<String> taints = new ArrayList<>();
+
+    @Option(names = "--cpus", description = "CPU cores this node offers to workloads (default: detected)")
+    Double cpus;
+
+    @Option(names = "--memory", description = "memory this node offers to workloads, e.g. 8G (default: detected)")
+    String memory;
+
     @Override
     public void run() {
       Hive.Builder builder = Hive.builder().httpPort(httpPort).clusterName(clusterName).port(port).bindAddress(bind).seeds(seeds);
+      for (String label : labels) {
+        int eq = label.indexOf('=');
+        if (eq <= 0) {
+          throw new CliException("--label '" + label + "' must be KEY=VALUE, e.g. zone=a");
+        }
+        builder.label(label.substring(0, eq), label.substring(eq + 1));
+      }
+      taints.forEach(builder::taint);
+      if (cpus != null) {
+        builder.cpus(cpus);
+      }
+      if (memory != null) {
+        builder.memoryBytes(dev.hive.core.state.Sizes.parseBytes("memory", memory));
+      }
       if (advertise != null) {
         builder.advertiseAddress(advertise);
       }
@@ -244,8 +270,33 @@ public final class HiveCli implements Runnable {
     }
   }
 
-  @Command(name = "node", description = "Nodes of the cluster.", subcommands = {NodeCommand.Ls.class, NodeCommand.Info.class})
+  @Command(name = "node", description = "Nodes of the cluster.", subcommands = {NodeCommand.Ls.class, NodeCommand.Info.class, NodeCommand.Drain.class})
   static final class NodeCommand {
+    @Command(name = "drain", description = "Move every instance off a node, one slot at a time, and place nothing new there.")
+    static final class Drain implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--node", required = true, description = "node id or name")
+      String node;
+
+      @Option(names = "--disable", description = "end the drain: the node takes new instances again")
+      boolean disable;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        ApiClient client = root.client();
+        ObjectNode body = client.mapper().createObjectNode().put("enable", !disable);
+        JsonNode result = client.post("/api/v1/nodes/" + encode(node) + "/drain", body);
+        if (root.output == Output.Format.json) {
+          Output.json(root.out(), result);
+        } else {
+          root.out().println("node " + result.path("name").asText() + (disable ? " takes new instances again" : " is draining: its instances move one slot at a time"));
+          root.out().flush();
+        }
+      }
+    }
+
     @Command(name = "ls", description = "List the nodes.")
     static final class Ls implements Runnable {
       @ParentCommand NodeCommand parent;
@@ -254,7 +305,7 @@ public final class HiveCli implements Runnable {
       @Override
       public void run() {
         HiveCli root = root(spec);
-        Output.print(root.out(), root.output, root.client().get("/api/v1/nodes"), "id", "name", "address", "state", "role", "cpus", "instances", "lastSeen");
+        Output.print(root.out(), root.output, root.client().get("/api/v1/nodes"), "id", "name", "address", "state", "role", "cpus", "instances", "draining", "lastSeen");
       }
     }
 
@@ -333,12 +384,51 @@ public final class HiveCli implements Runnable {
       @Option(names = "--memory", description = "memory limit per instance, e.g. 256M")
       String memory;
 
+      @Option(names = "--strategy", description = "binpack (default: fill nodes) or spread (fewest replicas of the app per node)")
+      String strategy;
+
+      @Option(names = "--anti-affinity", description = "never two replicas of the app on one node")
+      boolean antiAffinity;
+
+      @Option(names = "--constraint", description = "a node label the node must have, LABEL=VALUE (repeatable)")
+      List<String> constraints = new ArrayList<>();
+
+      @Option(names = "--toleration", description = "a node taint tolerated, KEY or KEY=VALUE (repeatable)")
+      List<String> tolerations = new ArrayList<>();
+
+      @Option(names = "--stateful", description = "ordinal names (NAME-0, NAME-1...), a volume per ordinal, quorum-safe replacement")
+      boolean stateful;
+
+      @Option(names = "--restart-limit", description = "failures in a row on one node before the replica moves to another (default: 5)")
+      Integer restartLimit;
+
       @Override
       public void run() {
         HiveCli root = root(spec);
         ApiClient client = root.client();
         ObjectNode body = client.mapper().createObjectNode();
         body.put("name", name);
+        if (strategy != null) {
+          body.put("strategy", strategy);
+        }
+        if (antiAffinity) {
+          body.put("antiAffinity", true);
+        }
+        ObjectNode constraintObject = body.putObject("constraints");
+        for (String c : constraints) {
+          int eq = c.indexOf('=');
+          if (eq <= 0) {
+            throw new CliException("--constraint '" + c + "' must be LABEL=VALUE, e.g. zone=a");
+          }
+          constraintObject.put(c.substring(0, eq), c.substring(eq + 1));
+        }
+        tolerations.forEach(body.putArray("tolerations")::add);
+        if (stateful) {
+          body.put("stateful", true);
+        }
+        if (restartLimit != null) {
+          body.put("restartLimit", restartLimit);
+        }
         if (what.command != null) {
           body.put("command", what.command);
         } else {
@@ -392,7 +482,8 @@ public final class HiveCli implements Runnable {
       @Override
       public void run() {
         HiveCli root = root(spec);
-        Output.print(root.out(), root.output, root.client().get("/api/v1/apps"), "name", "replicas", "healthyInstances", "runtime", "command", "image");
+        Output.print(root.out(), root.output, root.client().get("/api/v1/apps"), "name", "replicas", "healthyInstances", "pending", "strategy", "runtime",
+            "command", "image", "pendingReason");
       }
     }
 

@@ -37,6 +37,7 @@ final class ApiRoutes {
     api.route("GET", "/api/v1/nodes", r -> ok(nodes()));
     api.route("GET", "/api/v1/node", r -> ok(nodeInfo()));
     api.route("GET", "/api/v1/nodes/{id}", r -> ok(nodeInfo(r.params().get("id"))));
+    api.route("POST", "/api/v1/nodes/{id}/drain", this::drain);
     api.route("GET", "/api/v1/apps", r -> ok(apps()));
     api.route("POST", "/api/v1/apps", this::deploy);
     api.route("GET", "/api/v1/apps/{name}", r -> ok(app(cluster.apps().require(r.params().get("name")))));
@@ -83,6 +84,8 @@ final class ApiRoutes {
     ObjectNode labels = o.putObject("labels");
     n.labels().forEach(labels::put);
     n.runtimes().forEach(o.putArray("runtimes")::add);
+    new java.util.TreeSet<>(n.taints()).forEach(o.putArray("taints")::add);
+    o.put("draining", n.draining());
     o.put("startedAt", n.startedAt().toString()).put("local", n.local()).put("state", n.state().name()).put("role", n.role().name())
         .put("lastSeen", n.lastSeen().toString());
     long instances = cluster.instances().stream().filter(i -> i.node().equals(n.id())).count();
@@ -121,7 +124,18 @@ final class ApiRoutes {
     o.put("instances", instances.size());
     o.put("healthyInstances", instances.stream().filter(Instance::healthy).count());
     o.put("generation", cluster.generation(app.name()));
+    dev.hive.core.state.AppRecord record = cluster.appRecord(app.name());
+    o.put("pending", record.slots().values().stream().filter(s -> !s.assigned()).count());
+    o.put("pendingReason", record.pendingReason());
     return o;
+  }
+
+  private Response drain(Request r) {
+    JsonNode body = r.body().length == 0 ? mapper.createObjectNode() : r.json(mapper);
+    if (!body.isObject() || (body.has("enable") && !body.get("enable").isBoolean())) {
+      throw new dev.hive.api.InvalidSpecException("enable", "expected {\"enable\": true} to drain or {\"enable\": false} to end the drain");
+    }
+    return ok(node(cluster.drain(r.params().get("id"), body.path("enable").asBoolean(true))));
   }
 
   private Response join(Request r) {

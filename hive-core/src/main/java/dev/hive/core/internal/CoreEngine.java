@@ -108,7 +108,7 @@ public final class CoreEngine implements HiveEngine {
       closeables.add(local);
       commands = local;
     }
-    NodeRecord self = new NodeRecord(nodeId, name, address, cpus, memory, config.labels(), runtimes.names(), config.clock().millis());
+    NodeRecord self = new NodeRecord(nodeId, name, address, cpus, memory, config.labels(), runtimes.names(), config.clock().millis(), config.taints(), false);
     submitWithRetry(commands, new Command.RegisterNode(self));
 
     EventBus events = new EventBus(Executors.newSingleThreadExecutor(daemon("hive-events")));
@@ -120,10 +120,12 @@ public final class CoreEngine implements HiveEngine {
             base.duration("hive.reconcile.backoff-base", Reconciler.Settings.DEFAULTS.backoffBase()),
             base.duration("hive.reconcile.backoff-max", Reconciler.Settings.DEFAULTS.backoffMax()),
             base.duration("hive.reconcile.startup-grace", Reconciler.Settings.DEFAULTS.startupGrace()));
+    CommandReporter reporter = new CommandReporter(commands, Executors.newSingleThreadExecutor(daemon("hive-reports")));
+    closeables.add(reporter);
     Reconciler reconciler =
         new Reconciler(
             config.clusterName(), nodeId, commands::state, runtimes::get, store, prober, PortAllocator.SYSTEM,
-            config.clock(), events::publish, settings);
+            config.clock(), events::publish, settings, dataDir.resolve("volumes"), reporter);
     ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(daemon("hive-reconciler"));
 
     LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode);

@@ -17,7 +17,7 @@ import dev.hive.api.UnavailableException;
 import dev.hive.core.consensus.CommandLog;
 import dev.hive.core.reconcile.InstanceRecord;
 import dev.hive.core.reconcile.Reconciler;
-import dev.hive.core.scheduler.SlotPlacement;
+import dev.hive.core.scheduler.SlotController;
 import dev.hive.core.state.AppRecord;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.Command;
@@ -133,12 +133,23 @@ public final class LocalCluster implements Cluster {
     }
   }
 
+  /** The leader's pass: release slots of lost nodes, advance restarts and drains, place what waits. */
   private void placeUnassignedSlots() {
     Map<String, dev.hive.core.membership.Member> members = memberStates();
-    java.util.function.Predicate<String> alive = id -> clusterNode == null || id.equals(self.id())
-        || (members.containsKey(id) && members.get(id).state() == dev.hive.api.NodeState.ALIVE);
-    for (Command.AssignSlots assign : SlotPlacement.placeUnassigned(commands.state(), alive)) {
-      commands.submit(assign);
+    java.util.function.Function<String, dev.hive.api.NodeState> liveness = id -> {
+      if (clusterNode == null || id.equals(self.id())) {
+        return dev.hive.api.NodeState.ALIVE;
+      }
+      dev.hive.core.membership.Member m = members.get(id);
+      return m == null ? null : m.state();
+    };
+    for (Command command : SlotController.plan(commands.state(), liveness)) {
+      try {
+        commands.submit(command);
+      } catch (NotFoundException | InvalidSpecException e) {
+        // The state moved on since the plan (an app deleted meanwhile): the next pass plans afresh.
+        log.debug("placement step skipped: {}", e.getMessage());
+      }
     }
   }
 
@@ -185,6 +196,19 @@ public final class LocalCluster implements Cluster {
     details.put("runtimes", runtimeDetails);
     details.put("availableRuntimes", runtimes.known());
     return details;
+  }
+
+  /**
+   * Returns an app as the cluster state holds it (slots, pending reason).
+   *
+   * @throws NotFoundException if there is no such app
+   */
+  public AppRecord appRecord(String app) {
+    AppRecord record = commands.state().apps().get(app);
+    if (record == null) {
+      throw new NotFoundException("there is no app named '" + app + "'");
+    }
+    return record;
   }
 
   /** Returns the restart generation of an app. */
@@ -246,6 +270,34 @@ public final class LocalCluster implements Cluster {
   @Override
   public Apps apps() {
     return apps;
+  }
+
+  @Override
+  public Node drain(String node, boolean enable) {
+    NodeRecord target = resolveNode(node);
+    submit(new Command.SetDraining(target.id(), enable));
+    events.publish(new HiveEvent(HiveEvent.Type.NODE_DRAINED, clock.instant(), null, null, null,
+        "node " + target.name() + (enable ? " drained: its replicas move one slot at a time" : " no longer drained")));
+    return nodes().stream().filter(n -> n.id().equals(target.id())).findFirst().orElseThrow();
+  }
+
+  /**
+   * Returns the node with this id or name.
+   *
+   * @throws NotFoundException if none has it
+   */
+  NodeRecord resolveNode(String idOrName) {
+    ClusterState state = commands.state();
+    NodeRecord byId = state.nodes().get(idOrName);
+    if (byId != null) {
+      return byId;
+    }
+    List<NodeRecord> byName = state.nodes().values().stream().filter(n -> n.name().equals(idOrName)).toList();
+    if (byName.size() == 1) {
+      return byName.get(0);
+    }
+    throw new NotFoundException(byName.isEmpty() ? "there is no node '" + idOrName + "'; `hive node ls` lists them"
+        : "several nodes are named '" + idOrName + "'; give its id: " + byName.stream().map(NodeRecord::id).toList());
   }
 
   static final String INSTANCES_TOPIC = "hive.instances";
@@ -406,7 +458,7 @@ public final class LocalCluster implements Cluster {
       // A runtime made on first use: placement may now send this node the app's slots.
       List<String> names = new ArrayList<>(me.runtimes());
       names.add(name);
-      submit(new Command.RegisterNode(new NodeRecord(me.id(), me.name(), me.address(), me.cpus(), me.memoryBytes(), me.labels(), names, me.startedAtMillis())));
+      submit(new Command.RegisterNode(me.withRuntimes(names)));
     }
     return spec.runtime() != null ? spec : spec.toBuilder().runtime(name).build();
   }
@@ -502,9 +554,9 @@ public final class LocalCluster implements Cluster {
         while (true) {
           int desired = record().spec().replicas();
           List<Instance> current = instances();
-          int generation = record().generation();
+          AppRecord rec = record();
           long ready = current.stream().filter(Instance::healthy).count();
-          boolean allCurrent = reconciler.instances().stream().filter(r -> r.app.equals(name)).allMatch(r -> r.generation == generation);
+          boolean allCurrent = rec.slots().values().stream().allMatch(slot -> slot.ready() && slot.generation() == rec.generation());
           if (ready == desired && current.size() == desired && allCurrent) {
             return this;
           }

@@ -48,11 +48,12 @@ final class Views {
 
   record NodeView(
       String id, String name, String address, Map<String, String> labels, double cpus, long memoryBytes,
-      List<String> runtimes, Instant startedAt, boolean local, NodeState state, NodeRole role, Instant lastSeen)
+      List<String> runtimes, Instant startedAt, boolean local, NodeState state, NodeRole role, Instant lastSeen,
+      java.util.Set<String> taints, boolean draining)
       implements Node {
     static NodeView of(NodeRecord n, boolean local, NodeState state, NodeRole role, Instant lastSeen) {
       return new NodeView(n.id(), n.name(), n.address(), n.labels(), n.cpus(), n.memoryBytes(), n.runtimes(),
-          Instant.ofEpochMilli(n.startedAtMillis()), local, state, role, lastSeen);
+          Instant.ofEpochMilli(n.startedAtMillis()), local, state, role, lastSeen, n.taints(), n.draining());
     }
   }
 

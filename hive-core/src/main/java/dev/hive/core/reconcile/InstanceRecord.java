@@ -31,6 +31,9 @@ public final class InstanceRecord {
   /** When a STOPPED or FAILED instance is started again; null when it is not to be. */
   public Long nextStartAtMillis;
 
+  /** Set once the slot was given back for failing beyond its restart limit here. */
+  public boolean released;
+
   @JsonIgnore int healthPasses;
   @JsonIgnore int healthFailures;
   @JsonIgnore long nextCheckAtMillis;
@@ -65,6 +68,7 @@ public final class InstanceRecord {
     c.startedAtMillis = startedAtMillis;
     c.exitCode = exitCode;
     c.nextStartAtMillis = nextStartAtMillis;
+    c.released = released;
     return c;
   }
 }

@@ -52,6 +52,7 @@ import org.slf4j.LoggerFactory;
 public final class Reconciler {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
   static final String NAMESPACE = "instances";
+  static final long STARTING_CHECK_MILLIS = 250;
 
   /** Tunables, with the defaults a daemon uses. */
   public record Settings(Duration stopGrace, Duration backoffBase, Duration backoffMax, Duration startupGrace) {
@@ -68,6 +69,8 @@ public final class Reconciler {
   private final Clock clock;
   private final Consumer<HiveEvent> events;
   private final Settings settings;
+  private final java.nio.file.Path volumes;
+  private final Consumer<dev.hive.core.state.Command> reports;
   private final ObjectMapper json = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
   /** By slot key; the only place a slot's instance lives on this node. */
@@ -85,7 +88,11 @@ public final class Reconciler {
       PortAllocator ports,
       Clock clock,
       Consumer<HiveEvent> events,
-      Settings settings) {
+      Settings settings,
+      java.nio.file.Path volumes,
+      Consumer<dev.hive.core.state.Command> reports) {
+    this.volumes = volumes;
+    this.reports = reports;
     this.clusterName = clusterName;
     this.nodeId = nodeId;
     this.desired = desired;
@@ -150,8 +157,8 @@ public final class Reconciler {
     Map<String, AppRecord> wanted = new TreeMap<>();
     for (AppRecord app : state.apps().values()) {
       app.slots().forEach(
-          (ordinal, node) -> {
-            if (node.equals(nodeId)) {
+          (ordinal, slot) -> {
+            if (slot.node().equals(nodeId)) {
               wanted.put(InstanceRecord.slotKey(app.name(), ordinal), app);
             }
           });
@@ -164,9 +171,18 @@ public final class Reconciler {
       if (!wanted.containsKey(r.slotKey())) {
         retire(r, "its slot is no longer assigned to this node (scaled down, deleted or moved)");
         records.remove(r.slotKey());
+        if (!state.apps().containsKey(r.app)) {
+          deleteVolume(r.app, r.ordinal);
+        }
+      } else {
+        AppRecord app = wanted.get(r.slotKey());
+        if (r.generation < slotGeneration(app, r.ordinal)) {
+          // A step of a rolling restart: the leader raised this slot's generation.
+          retire(r, "replaced by a restart of the app");
+          records.remove(r.slotKey());
+        }
       }
     }
-    replaceOneOlderGeneration(state);
     wanted.forEach(
         (slotKey, app) -> {
           if (!records.containsKey(slotKey)) {
@@ -185,16 +201,48 @@ public final class Reconciler {
       }
     }
     persist();
+    report(state, wanted);
+  }
+
+  private static int slotGeneration(AppRecord app, int ordinal) {
+    dev.hive.core.state.Slot slot = app.slots().get(ordinal);
+    return slot == null ? app.generation() : slot.generation();
+  }
+
+  /**
+   * Tells the cluster which of this node's slots are ready, where that differs from what the state
+   * says, and gives back slots that failed beyond their restart limit here.
+   */
+  private void report(ClusterState state, Map<String, AppRecord> wanted) {
+    Map<String, Integer> changed = new TreeMap<>();
+    for (Map.Entry<String, AppRecord> e : wanted.entrySet()) {
+      InstanceRecord r = records.get(e.getKey());
+      dev.hive.core.state.Slot slot = e.getValue().slots().get(r.ordinal);
+      boolean ready = isReady(r, e.getValue().spec()) && r.generation >= slot.generation();
+      if (ready != slot.ready()) {
+        changed.put(e.getKey(), ready ? r.generation : -1);
+      }
+      if (r.state == InstanceState.FAILED && r.consecutiveFailures >= e.getValue().spec().restartLimit() && !r.released) {
+        r.released = true;
+        log.info("{} failed {} times in a row here: its slot goes to another node", r.id, r.consecutiveFailures);
+        reports.accept(new dev.hive.core.state.Command.UnassignSlots(r.app, Map.of(r.ordinal, nodeId), true));
+      }
+    }
+    if (!changed.isEmpty()) {
+      reports.accept(new dev.hive.core.state.Command.ReportReady(nodeId, changed));
+    }
   }
 
   private InstanceRecord newRecord(AppRecord app, int ordinal) {
     InstanceRecord r = new InstanceRecord();
     r.app = app.name();
     r.ordinal = ordinal;
-    r.generation = app.generation();
+    r.generation = slotGeneration(app, ordinal);
     r.node = nodeId;
     r.runtime = app.spec().runtime();
-    r.id = app.name() + "-" + ordinal + "-" + String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24));
+    // A stateful instance is its ordinal (db-1), wherever it runs; others get a fresh id each time.
+    r.id = app.spec().stateful() ? app.spec().ordinalName(ordinal)
+        : app.name() + "-" + ordinal + "-" + String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24));
     r.state = InstanceState.PENDING;
     r.nextStartAtMillis = clock.millis();
     emit(HiveEvent.Type.INSTANCE_STATE_CHANGED, r, "created for slot " + r.slotKey());
@@ -248,27 +296,6 @@ public final class Reconciler {
     }
   }
 
-  /** A rolling restart: replace one instance of an older generation once the app's newer ones are up. */
-  private void replaceOneOlderGeneration(ClusterState state) {
-    for (AppRecord app : state.apps().values()) {
-      List<InstanceRecord> mine = records.values().stream().filter(r -> r.app.equals(app.name())).toList();
-      boolean replacementInProgress =
-          mine.stream().anyMatch(r -> r.generation == app.generation() && !isReady(r, app.spec()) && r.state != InstanceState.FAILED && r.state != InstanceState.STOPPED);
-      if (replacementInProgress) {
-        continue;
-      }
-      mine.stream()
-          .filter(r -> r.generation < app.generation())
-          .min(Comparator.comparingInt(r -> r.ordinal))
-          .ifPresent(
-              old -> {
-                retire(old, "replaced by a restart of the app");
-                InstanceRecord fresh = newRecord(app, old.ordinal);
-                records.put(fresh.slotKey(), fresh);
-              });
-    }
-  }
-
   private static boolean isReady(InstanceRecord r, AppSpec spec) {
     return r.state == InstanceState.HEALTHY || (spec.healthCheck() == null && r.state == InstanceState.RUNNING);
   }
@@ -295,7 +322,7 @@ public final class Reconciler {
     AppSpec spec = app.spec();
     switch (r.state) {
       case PENDING, STOPPED, FAILED -> {
-        if (r.nextStartAtMillis != null && now >= r.nextStartAtMillis) {
+        if (r.nextStartAtMillis != null && now >= r.nextStartAtMillis && mayStart(r, app)) {
           start(r, spec, now);
         }
       }
@@ -307,6 +334,41 @@ public final class Reconciler {
           checkHealth(r, spec, now);
         }
       }
+    }
+  }
+
+  /** A stateful ordinal starts for the first time only once every lower ordinal is ready. */
+  private static boolean mayStart(InstanceRecord r, AppRecord app) {
+    if (!app.spec().stateful() || r.everStarted) {
+      return true;
+    }
+    for (Map.Entry<Integer, dev.hive.core.state.Slot> e : app.slots().headMap(r.ordinal).entrySet()) {
+      if (!e.getValue().ready()) {
+        if (!r.reason.startsWith("waiting")) {
+          r.reason = "waiting for " + app.spec().ordinalName(e.getKey()) + " to be ready (ordered start)";
+        }
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private java.nio.file.Path volumeOf(String app, int ordinal) {
+    return volumes.resolve(app + "-" + ordinal);
+  }
+
+  private void deleteVolume(String app, int ordinal) {
+    java.nio.file.Path dir = volumeOf(app, ordinal);
+    if (!java.nio.file.Files.exists(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<java.nio.file.Path> walk = java.nio.file.Files.walk(dir)) {
+      for (java.nio.file.Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
+      }
+      log.info("deleted the volume {} of deleted app {}", dir, app);
+    } catch (IOException e) {
+      log.warn("cannot delete the volume {}: {}", dir, e.getMessage());
     }
   }
 
@@ -343,6 +405,16 @@ public final class Reconciler {
     for (PortSpec p : spec.ports()) {
       w.port(new PortBinding(p.name(), p.port(), r.hostPorts.get(p.name())));
     }
+    if (spec.stateful()) {
+      // Kept across restarts on this node; a slot that moves starts empty on its new node.
+      java.nio.file.Path volume = volumeOf(spec.name(), r.ordinal);
+      try {
+        java.nio.file.Files.createDirectories(volume);
+      } catch (IOException e) {
+        throw new HiveException("cannot create the volume " + volume + ": " + e.getMessage(), e);
+      }
+      w.env("HIVE_VOLUME", volume.toString()).volume(volume.toString(), "/data");
+    }
     boolean restart = r.everStarted;
     try {
       WorkloadStatus status = runtime.start(w.build());
@@ -375,6 +447,11 @@ public final class Reconciler {
     records.values().stream().filter(o -> o != r).forEach(o -> taken.addAll(o.hostPorts.values()));
     Map<String, Integer> assigned = new LinkedHashMap<>();
     for (PortSpec p : spec.ports()) {
+      if (p.hostPort() > 0) {
+        assigned.put(p.name(), p.hostPort());
+        taken.add(p.hostPort());
+        continue;
+      }
       Integer previous = r.hostPorts.get(p.name());
       // Keep an instance's port across restarts when it is still free, so its address is stable.
       if (previous != null && !taken.contains(previous) && ports.isFree(previous)) {
@@ -422,7 +499,9 @@ public final class Reconciler {
       return;
     }
     if (r.probe == null && now >= r.nextCheckAtMillis) {
-      r.nextCheckAtMillis = now + check.interval().toMillis();
+      // Until its first pass, a starting instance is checked often, so a replacement turns healthy soon after it listens.
+      long every = r.state == InstanceState.STARTING ? Math.min(check.interval().toMillis(), STARTING_CHECK_MILLIS) : check.interval().toMillis();
+      r.nextCheckAtMillis = now + every;
       r.probe = prober.probe(r.id, check, Map.copyOf(r.hostPorts));
     }
     if (r.probe != null && r.probe.isDone()) {

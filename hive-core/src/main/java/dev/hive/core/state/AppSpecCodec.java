@@ -24,7 +24,8 @@ import java.util.Set;
  */
 public final class AppSpecCodec {
   private static final Set<String> FIELDS =
-      Set.of("name", "command", "image", "runtime", "replicas", "cpus", "memory", "memoryBytes", "ports", "env", "healthCheck", "restart");
+      Set.of("name", "command", "image", "runtime", "replicas", "cpus", "memory", "memoryBytes", "ports", "env", "healthCheck", "restart",
+          "restartLimit", "stateful", "strategy", "antiAffinity", "constraints", "tolerations");
   private static final Set<String> HEALTH_FIELDS =
       Set.of("type", "path", "command", "intervalMs", "timeoutMs", "healthyThreshold", "unhealthyThreshold");
 
@@ -48,7 +49,10 @@ public final class AppSpecCodec {
     o.put("memoryBytes", spec.memoryBytes());
     ArrayNode ports = o.putArray("ports");
     for (PortSpec p : spec.ports()) {
-      ports.addObject().put("name", p.name()).put("port", p.port());
+      ObjectNode po = ports.addObject().put("name", p.name()).put("port", p.port());
+      if (p.hostPort() > 0) {
+        po.put("hostPort", p.hostPort());
+      }
     }
     ObjectNode env = o.putObject("env");
     spec.env().forEach(env::put);
@@ -69,6 +73,13 @@ public final class AppSpecCodec {
       hc.put("unhealthyThreshold", h.unhealthyThreshold());
     }
     o.put("restart", spec.restartPolicy().label());
+    o.put("restartLimit", spec.restartLimit());
+    o.put("stateful", spec.stateful());
+    o.put("strategy", spec.strategy().label());
+    o.put("antiAffinity", spec.antiAffinity());
+    ObjectNode constraints = o.putObject("constraints");
+    spec.constraints().forEach(constraints::put);
+    spec.tolerations().forEach(o.putArray("tolerations")::add);
     return o;
   }
 
@@ -124,9 +135,10 @@ public final class AppSpecCodec {
         } else if (p.isTextual()) {
           b.port(PortSpec.parse(p.asText()));
         } else if (p.isObject()) {
-          rejectUnknown(p, Set.of("name", "port"), "ports.");
+          rejectUnknown(p, Set.of("name", "port", "hostPort"), "ports.");
           int port = integer(p, "port");
-          b.port(p.hasNonNull("name") ? PortSpec.of(text(p, "name"), port) : PortSpec.of(port));
+          PortSpec spec = p.hasNonNull("name") ? PortSpec.of(text(p, "name"), port) : PortSpec.of(port);
+          b.port(p.hasNonNull("hostPort") ? spec.withHostPort(integer(p, "hostPort")) : spec);
         } else {
           throw new InvalidSpecException("ports", "'" + p + "' is not a port; use 8080, \"http:8080\" or {\"name\":\"http\",\"port\":8080}");
         }
@@ -150,6 +162,38 @@ public final class AppSpecCodec {
     }
     if (json.hasNonNull("restart")) {
       b.restartPolicy(RestartPolicy.parse(text(json, "restart")));
+    }
+    if (json.hasNonNull("restartLimit")) {
+      b.restartLimit(integer(json, "restartLimit"));
+    }
+    if (json.hasNonNull("stateful")) {
+      b.stateful(bool(json, "stateful"));
+    }
+    if (json.hasNonNull("strategy")) {
+      b.strategy(dev.hive.api.PlacementStrategy.parse(text(json, "strategy")));
+    }
+    if (json.hasNonNull("antiAffinity")) {
+      b.antiAffinity(bool(json, "antiAffinity"));
+    }
+    if (json.hasNonNull("constraints")) {
+      JsonNode c = json.get("constraints");
+      if (!c.isObject()) {
+        throw new InvalidSpecException("constraints", "expected an object of labels, e.g. {\"zone\":\"a\"}");
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = c.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        if (!e.getValue().isTextual()) {
+          throw new InvalidSpecException("constraints", "the value of '" + e.getKey() + "' must be a string");
+        }
+        b.constraint(e.getKey(), e.getValue().asText());
+      }
+    }
+    if (json.hasNonNull("tolerations")) {
+      JsonNode t = json.get("tolerations");
+      if (!t.isArray()) {
+        throw new InvalidSpecException("tolerations", "expected an array such as [\"dedicated=db\"]");
+      }
+      t.forEach(v -> b.toleration(v.isTextual() ? v.asText() : v.toString()));
     }
     return b.build();
   }
@@ -212,6 +256,14 @@ public final class AppSpecCodec {
       throw new InvalidSpecException(field, "expected a string, got " + v);
     }
     return v.asText();
+  }
+
+  private static boolean bool(JsonNode o, String field) {
+    JsonNode v = o.get(field);
+    if (!v.isBoolean()) {
+      throw new InvalidSpecException(field, "expected true or false, got " + v);
+    }
+    return v.asBoolean();
   }
 
   static int integer(JsonNode o, String field) {

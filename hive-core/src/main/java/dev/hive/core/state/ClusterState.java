@@ -27,8 +27,8 @@ public record ClusterState(long index, SortedMap<String, NodeRecord> nodes, Sort
     Map<String, java.util.List<Integer>> result = new TreeMap<>();
     for (AppRecord app : apps.values()) {
       app.slots().forEach(
-          (ordinal, node) -> {
-            if (node.equals(nodeId)) {
+          (ordinal, slot) -> {
+            if (slot.node().equals(nodeId)) {
               result.computeIfAbsent(app.name(), a -> new java.util.ArrayList<>()).add(ordinal);
             }
           });

@@ -8,7 +8,7 @@ import java.util.Map;
  * applying one is deterministic and replays give the same state on every node.
  */
 public sealed interface Command {
-  /** A node joins or re-registers (on every agent start). */
+  /** A node joins or re-registers (on every agent start); its drain flag is kept. */
   record RegisterNode(NodeRecord node) implements Command {}
 
   /** A new app with {@code spec.replicas()} unassigned slots. */
@@ -17,16 +17,46 @@ public sealed interface Command {
   /** The desired replica count changes: slots are added at the end or removed from the end. */
   record ScaleApp(String app, int replicas) implements Command {}
 
-  /** Every instance of the app is to be replaced, one at a time. */
+  /** The app's generation rises; its slots are then raised to it one at a time. */
   record RestartApp(String app) implements Command {}
 
   /** The app and its slots are removed; nodes stop its instances. */
   record DeleteApp(String app) implements Command {}
 
-  /** Slots are assigned to nodes (ordinal to node id). */
+  /** Unassigned slots are given nodes (ordinal to node id); slots already assigned are left alone. */
   record AssignSlots(String app, Map<Integer, String> assignments) implements Command {
     public AssignSlots {
       assignments = Map.copyOf(assignments);
     }
   }
+
+  /**
+   * Slots are taken from their nodes to be placed again (ordinal to the node expected to hold it;
+   * a slot that has moved since is left alone). With {@code avoid}, the node is remembered as one
+   * to use again only when no other fits.
+   */
+  record UnassignSlots(String app, Map<Integer, String> from, boolean avoid) implements Command {
+    public UnassignSlots {
+      from = Map.copyOf(from);
+    }
+  }
+
+  /** One slot is raised to a generation (a step of a rolling restart). */
+  record RestartSlot(String app, int ordinal, int generation) implements Command {}
+
+  /**
+   * A node reports, per slot key ({@code app/ordinal}), the generation of its ready instance, or
+   * -1 when it has none ready. Only slots still assigned to that node change.
+   */
+  record ReportReady(String node, Map<String, Integer> readyGenerations) implements Command {
+    public ReportReady {
+      readyGenerations = Map.copyOf(readyGenerations);
+    }
+  }
+
+  /** A node is drained or no longer drained. */
+  record SetDraining(String node, boolean draining) implements Command {}
+
+  /** Why an app's slots wait for a node ("" when none waits). */
+  record SetPendingReason(String app, String reason) implements Command {}
 }

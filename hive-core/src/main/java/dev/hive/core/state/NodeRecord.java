@@ -2,6 +2,7 @@ package dev.hive.core.state;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A node as the cluster state records it.
@@ -14,6 +15,8 @@ import java.util.Map;
  * @param labels placement labels
  * @param runtimes names of its workload runtimes
  * @param startedAtMillis when its agent started
+ * @param taints taints ({@code key=value}) an app must tolerate to be placed here
+ * @param draining whether the node is drained (set by the cluster, kept across re-registrations)
  */
 public record NodeRecord(
     String id,
@@ -23,9 +26,27 @@ public record NodeRecord(
     long memoryBytes,
     Map<String, String> labels,
     List<String> runtimes,
-    long startedAtMillis) {
+    long startedAtMillis,
+    Set<String> taints,
+    boolean draining) {
   public NodeRecord {
     labels = Map.copyOf(labels);
     runtimes = List.copyOf(runtimes);
+    taints = Set.copyOf(taints);
+  }
+
+  /** A node without taints, not drained. */
+  public NodeRecord(String id, String name, String address, double cpus, long memoryBytes, Map<String, String> labels, List<String> runtimes,
+      long startedAtMillis) {
+    this(id, name, address, cpus, memoryBytes, labels, runtimes, startedAtMillis, Set.of(), false);
+  }
+
+  /** Returns this record with another runtime list. */
+  public NodeRecord withRuntimes(List<String> names) {
+    return new NodeRecord(id, name, address, cpus, memoryBytes, labels, names, startedAtMillis, taints, draining);
+  }
+
+  NodeRecord withDraining(boolean d) {
+    return new NodeRecord(id, name, address, cpus, memoryBytes, labels, runtimes, startedAtMillis, taints, d);
   }
 }

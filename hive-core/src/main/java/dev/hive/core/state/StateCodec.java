@@ -37,6 +37,20 @@ public final class StateCodec {
       o.put("type", "assign-slots").put("app", c.app());
       ObjectNode a = o.putObject("assignments");
       new TreeMap<>(c.assignments()).forEach((ordinal, node) -> a.put(Integer.toString(ordinal), node));
+    } else if (command instanceof Command.UnassignSlots c) {
+      o.put("type", "unassign-slots").put("app", c.app()).put("avoid", c.avoid());
+      ObjectNode a = o.putObject("from");
+      new TreeMap<>(c.from()).forEach((ordinal, node) -> a.put(Integer.toString(ordinal), node));
+    } else if (command instanceof Command.RestartSlot c) {
+      o.put("type", "restart-slot").put("app", c.app()).put("ordinal", c.ordinal()).put("generation", c.generation());
+    } else if (command instanceof Command.ReportReady c) {
+      o.put("type", "report-ready").put("node", c.node());
+      ObjectNode a = o.putObject("ready");
+      new TreeMap<>(c.readyGenerations()).forEach(a::put);
+    } else if (command instanceof Command.SetDraining c) {
+      o.put("type", "set-draining").put("node", c.node()).put("draining", c.draining());
+    } else if (command instanceof Command.SetPendingReason c) {
+      o.put("type", "set-pending-reason").put("app", c.app()).put("reason", c.reason());
     }
     return bytes(o);
   }
@@ -64,6 +78,20 @@ public final class StateCodec {
         Map<Integer, String> assignments = new HashMap<>();
         o.get("assignments").fields().forEachRemaining(e -> assignments.put(Integer.parseInt(e.getKey()), e.getValue().asText()));
         return new Command.AssignSlots(o.get("app").asText(), assignments);
+      case "unassign-slots":
+        Map<Integer, String> from = new HashMap<>();
+        o.get("from").fields().forEachRemaining(e -> from.put(Integer.parseInt(e.getKey()), e.getValue().asText()));
+        return new Command.UnassignSlots(o.get("app").asText(), from, o.get("avoid").asBoolean());
+      case "restart-slot":
+        return new Command.RestartSlot(o.get("app").asText(), o.get("ordinal").asInt(), o.get("generation").asInt());
+      case "report-ready":
+        Map<String, Integer> ready = new HashMap<>();
+        o.get("ready").fields().forEachRemaining(e -> ready.put(e.getKey(), e.getValue().asInt()));
+        return new Command.ReportReady(o.get("node").asText(), ready);
+      case "set-draining":
+        return new Command.SetDraining(o.get("node").asText(), o.get("draining").asBoolean());
+      case "set-pending-reason":
+        return new Command.SetPendingReason(o.get("app").asText(), o.get("reason").asText());
       default:
         throw new HiveException("the command log holds a command of unknown type '" + type + "'; was it written by a newer Hive?");
     }
@@ -82,8 +110,13 @@ public final class StateCodec {
           app.set("spec", AppSpecCodec.toJson(mapper, a.spec()));
           app.put("generation", a.generation());
           app.put("createdAtMillis", a.createdAtMillis());
+          app.put("pendingReason", a.pendingReason());
           ObjectNode slots = app.putObject("slots");
-          a.slots().forEach((ordinal, node) -> slots.put(Integer.toString(ordinal), node));
+          a.slots().forEach((ordinal, slot) -> {
+            ObjectNode so = slots.putObject(Integer.toString(ordinal));
+            so.put("node", slot.node()).put("generation", slot.generation()).put("ready", slot.ready());
+            slot.avoid().forEach(so.putArray("avoid")::add);
+          });
         });
     return bytes(o);
   }
@@ -99,9 +132,15 @@ public final class StateCodec {
         .forEachRemaining(
             e -> {
               JsonNode a = e.getValue();
-              SortedMap<Integer, String> slots = new TreeMap<>();
-              a.get("slots").fields().forEachRemaining(s -> slots.put(Integer.parseInt(s.getKey()), s.getValue().asText()));
-              apps.put(e.getKey(), new AppRecord(AppSpecCodec.fromJson(a.get("spec")), a.get("generation").asInt(), a.get("createdAtMillis").asLong(), slots));
+              SortedMap<Integer, Slot> slots = new TreeMap<>();
+              a.get("slots").fields().forEachRemaining(s -> {
+                JsonNode so = s.getValue();
+                java.util.TreeSet<String> avoid = new java.util.TreeSet<>();
+                so.path("avoid").forEach(n -> avoid.add(n.asText()));
+                slots.put(Integer.parseInt(s.getKey()), new Slot(so.get("node").asText(), so.get("generation").asInt(), so.get("ready").asBoolean(), avoid));
+              });
+              apps.put(e.getKey(), new AppRecord(AppSpecCodec.fromJson(a.get("spec")), a.get("generation").asInt(), a.get("createdAtMillis").asLong(), slots,
+                  a.path("pendingReason").asText("")));
             });
     return new ClusterState(o.get("index").asLong(), nodes, apps);
   }
@@ -113,6 +152,8 @@ public final class StateCodec {
     n.labels().forEach(labels::put);
     n.runtimes().forEach(o.putArray("runtimes")::add);
     o.put("startedAtMillis", n.startedAtMillis());
+    new java.util.TreeSet<>(n.taints()).forEach(o.putArray("taints")::add);
+    o.put("draining", n.draining());
     return o;
   }
 
@@ -121,9 +162,11 @@ public final class StateCodec {
     o.get("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
     List<String> runtimes = new ArrayList<>();
     o.get("runtimes").forEach(r -> runtimes.add(r.asText()));
+    java.util.Set<String> taints = new java.util.TreeSet<>();
+    o.path("taints").forEach(t -> taints.add(t.asText()));
     return new NodeRecord(
         o.get("id").asText(), o.get("name").asText(), o.get("address").asText(), o.get("cpus").asDouble(),
-        o.get("memoryBytes").asLong(), labels, runtimes, o.get("startedAtMillis").asLong());
+        o.get("memoryBytes").asLong(), labels, runtimes, o.get("startedAtMillis").asLong(), taints, o.path("draining").asBoolean(false));
   }
 
   private byte[] bytes(JsonNode node) {

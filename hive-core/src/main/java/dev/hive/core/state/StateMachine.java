@@ -11,7 +11,9 @@ import java.util.TreeMap;
 /**
  * Applies commands to the cluster state: pure code, no I/O, no clock. A command that does not fit
  * the state is refused with an exception and the state is unchanged, so that a log only ever holds
- * commands that applied.
+ * commands that applied. Commands from the placement loop (assign, unassign, report) skip slots
+ * that changed since they were computed instead of failing, so a stale decision never moves a
+ * slot that another decision already moved.
  */
 public final class StateMachine {
   private StateMachine() {}
@@ -27,47 +29,113 @@ public final class StateMachine {
     SortedMap<String, NodeRecord> nodes = new TreeMap<>(state.nodes());
     SortedMap<String, AppRecord> apps = new TreeMap<>(state.apps());
     if (command instanceof Command.RegisterNode c) {
-      nodes.put(c.node().id(), c.node());
+      NodeRecord before = nodes.get(c.node().id());
+      nodes.put(c.node().id(), before == null ? c.node() : c.node().withDraining(before.draining()));
     } else if (command instanceof Command.DeployApp c) {
       String name = c.spec().name();
       if (apps.containsKey(name)) {
         throw new ConflictException("app '" + name + "' already exists; scale it with `hive app scale --name " + name
             + "` or remove it with `hive app rm --name " + name + "` first");
       }
-      SortedMap<Integer, String> slots = new TreeMap<>();
+      SortedMap<Integer, Slot> slots = new TreeMap<>();
       for (int i = 0; i < c.spec().replicas(); i++) {
-        slots.put(i, "");
+        slots.put(i, Slot.unassigned(0));
       }
-      apps.put(name, new AppRecord(c.spec(), 0, c.atMillis(), slots));
+      apps.put(name, new AppRecord(c.spec(), 0, c.atMillis(), slots, ""));
     } else if (command instanceof Command.ScaleApp c) {
       AppRecord app = require(apps, c.app());
       AppSpec.checkReplicas(c.replicas());
-      SortedMap<Integer, String> slots = new TreeMap<>(app.slots());
+      SortedMap<Integer, Slot> slots = new TreeMap<>(app.slots());
       for (int i = 0; i < c.replicas(); i++) {
-        slots.putIfAbsent(i, "");
+        slots.putIfAbsent(i, Slot.unassigned(app.generation()));
       }
       slots.tailMap(c.replicas()).clear();
       AppSpec spec = app.spec().toBuilder().replicas(c.replicas()).build();
-      apps.put(app.name(), new AppRecord(spec, app.generation(), app.createdAtMillis(), slots));
+      apps.put(app.name(), app.with(spec, app.generation(), slots, app.pendingReason()));
     } else if (command instanceof Command.RestartApp c) {
       AppRecord app = require(apps, c.app());
-      apps.put(app.name(), new AppRecord(app.spec(), app.generation() + 1, app.createdAtMillis(), app.slots()));
+      apps.put(app.name(), app.with(app.spec(), app.generation() + 1, app.slots(), app.pendingReason()));
     } else if (command instanceof Command.DeleteApp c) {
       require(apps, c.app());
       apps.remove(c.app());
     } else if (command instanceof Command.AssignSlots c) {
       AppRecord app = require(apps, c.app());
-      SortedMap<Integer, String> slots = new TreeMap<>(app.slots());
+      SortedMap<Integer, Slot> slots = new TreeMap<>(app.slots());
       for (Map.Entry<Integer, String> a : c.assignments().entrySet()) {
-        if (!slots.containsKey(a.getKey())) {
+        Slot slot = slots.get(a.getKey());
+        if (slot == null) {
           throw new InvalidSpecException("ordinal", "app '" + app.name() + "' has no slot " + a.getKey() + " (it has " + slots.size() + ")");
         }
         if (!nodes.containsKey(a.getValue())) {
           throw new NotFoundException("node '" + a.getValue() + "' is not a member of the cluster");
         }
-        slots.put(a.getKey(), a.getValue());
+        if (!slot.assigned()) {
+          slots.put(a.getKey(), slot.withNode(a.getValue()));
+        }
       }
-      apps.put(app.name(), new AppRecord(app.spec(), app.generation(), app.createdAtMillis(), slots));
+      apps.put(app.name(), app.with(app.spec(), app.generation(), slots, app.pendingReason()));
+    } else if (command instanceof Command.UnassignSlots c) {
+      AppRecord app = require(apps, c.app());
+      SortedMap<Integer, Slot> slots = new TreeMap<>(app.slots());
+      c.from().forEach((ordinal, node) -> {
+        Slot slot = slots.get(ordinal);
+        if (slot != null && slot.node().equals(node)) {
+          slots.put(ordinal, slot.released(c.avoid()));
+        }
+      });
+      apps.put(app.name(), app.with(app.spec(), app.generation(), slots, app.pendingReason()));
+    } else if (command instanceof Command.RestartSlot c) {
+      AppRecord app = require(apps, c.app());
+      Slot slot = app.slots().get(c.ordinal());
+      if (slot == null) {
+        throw new InvalidSpecException("ordinal", "app '" + app.name() + "' has no slot " + c.ordinal());
+      }
+      if (c.generation() > app.generation()) {
+        throw new InvalidSpecException("generation", c.generation() + " is beyond the app's generation " + app.generation());
+      }
+      if (slot.generation() < c.generation()) {
+        SortedMap<Integer, Slot> slots = new TreeMap<>(app.slots());
+        slots.put(c.ordinal(), slot.withGeneration(c.generation()));
+        apps.put(app.name(), app.with(app.spec(), app.generation(), slots, app.pendingReason()));
+      }
+    } else if (command instanceof Command.ReportReady c) {
+      Map<String, SortedMap<Integer, Slot>> changed = new TreeMap<>();
+      c.readyGenerations().forEach((slotKey, readyGeneration) -> {
+        int slash = slotKey.lastIndexOf('/');
+        AppRecord app = slash < 0 ? null : apps.get(slotKey.substring(0, slash));
+        if (app == null) {
+          return;
+        }
+        int ordinal;
+        try {
+          ordinal = Integer.parseInt(slotKey.substring(slash + 1));
+        } catch (NumberFormatException e) {
+          return;
+        }
+        SortedMap<Integer, Slot> slots = changed.computeIfAbsent(app.name(), a -> new TreeMap<>(app.slots()));
+        Slot slot = slots.get(ordinal);
+        if (slot != null && slot.node().equals(c.node())) {
+          boolean ready = readyGeneration >= slot.generation();
+          if (ready != slot.ready()) {
+            slots.put(ordinal, slot.withReady(ready));
+          }
+        }
+      });
+      changed.forEach((name, slots) -> {
+        AppRecord app = apps.get(name);
+        apps.put(name, app.with(app.spec(), app.generation(), slots, app.pendingReason()));
+      });
+    } else if (command instanceof Command.SetDraining c) {
+      NodeRecord node = nodes.get(c.node());
+      if (node == null) {
+        throw new NotFoundException("there is no node '" + c.node() + "'; `hive node ls` lists them");
+      }
+      nodes.put(node.id(), node.withDraining(c.draining()));
+    } else if (command instanceof Command.SetPendingReason c) {
+      AppRecord app = apps.get(c.app());
+      if (app != null) {
+        apps.put(app.name(), app.with(app.spec(), app.generation(), app.slots(), c.reason()));
+      }
     } else {
       throw new IllegalArgumentException("unknown command " + command);
     }

@@ -25,6 +25,7 @@ final class FakeRuntime implements WorkloadRuntime {
   final List<String> started = new ArrayList<>();
   final List<String> stopped = new ArrayList<>();
   String failNextStartWith;
+  boolean failStarts;
   private long nextPid = 1000;
 
   @Override
@@ -43,6 +44,9 @@ final class FakeRuntime implements WorkloadRuntime {
       String message = failNextStartWith;
       failNextStartWith = null;
       throw new HiveException(message);
+    }
+    if (failStarts) {
+      throw new HiveException("cannot start " + spec.id() + " (test)");
     }
     started.add(spec.id());
     WorkloadStatus s = new WorkloadStatus(spec.id(), WorkloadStatus.State.RUNNING, OptionalLong.of(nextPid++), OptionalInt.empty(), null, spec.labels(), spec.ports(), "");

@@ -41,6 +41,7 @@ class ReconcilerTest {
   final Map<String, Boolean> healthOf = new HashMap<>();
   final AtomicInteger nextPort = new AtomicInteger(20000);
   ClusterState state = ClusterState.EMPTY;
+  @org.junit.jupiter.api.io.TempDir java.nio.file.Path volumes;
   Reconciler reconciler;
 
   final HealthProber prober =
@@ -65,7 +66,7 @@ class ReconcilerTest {
   }
 
   private Reconciler newReconciler() {
-    return new Reconciler("hive", "n1", () -> state, name -> runtime, store, prober, ports, clock, events::add, SETTINGS);
+    return new Reconciler("hive", "n1", () -> state, name -> runtime, store, prober, ports, clock, events::add, SETTINGS, volumes, this::apply);
   }
 
   private void apply(Command c) {
@@ -128,7 +129,7 @@ class ReconcilerTest {
 
   @Test
   void theBackoffDoublesUpToItsLimit() {
-    deploy(web(1).healthCheck(null).build());
+    deploy(web(1).healthCheck(null).restartLimit(10).build());
     reconciler.tick();
     List<Long> delays = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
@@ -257,6 +258,11 @@ class ReconcilerTest {
     assertThat(states()).containsOnly(InstanceState.HEALTHY);
   }
 
+  /** What the leader does between reconcile passes: restart steps, placement. */
+  private void leaderPass() {
+    dev.hive.core.scheduler.SlotController.plan(state, id -> dev.hive.api.NodeState.ALIVE).forEach(this::apply);
+  }
+
   @Test
   void aRestartReplacesInstancesOneAtATimeWaitingForEachToBeHealthy() {
     deploy(web(3).build());
@@ -264,16 +270,54 @@ class ReconcilerTest {
     reconciler.tick();
     List<String> oldIds = reconciler.instances().stream().map(r -> r.id).toList();
     apply(new Command.RestartApp("web"));
+    leaderPass(); // raises slot 0
     reconciler.tick(); // replaces ordinal 0; the new one is STARTING
     assertThat(runtime.stopped).containsExactly(oldIds.get(0));
-    reconciler.tick(); // the new one turns HEALTHY; ordinal 1 is replaced in the next pass
+    leaderPass(); // slot 0 is not ready yet: nothing else moves
+    reconciler.tick(); // the new one turns HEALTHY and is reported ready
     assertThat(runtime.stopped).hasSize(1);
-    reconciler.tick();
-    reconciler.tick();
-    reconciler.tick();
-    reconciler.tick();
+    for (int i = 0; i < 6; i++) {
+      leaderPass();
+      reconciler.tick();
+      assertThat(reconciler.instances().stream().filter(r -> r.state != InstanceState.HEALTHY).count()).isLessThanOrEqualTo(1);
+    }
     assertThat(runtime.stopped).containsExactlyElementsOf(oldIds);
     assertThat(reconciler.instances()).allSatisfy(r -> assertThat(r.generation).isEqualTo(1));
     assertThat(runtime.running()).isEqualTo(3);
+  }
+
+  @Test
+  void aStatefulAppStartsInOrdinalOrderUnderItsOrdinalNamesWithAVolumeEach() throws Exception {
+    deploy(web(3).stateful(true).build());
+    reconciler.tick();
+    assertThat(runtime.started).containsExactly("web-0");
+    reconciler.tick(); // web-0 healthy and reported ready: web-1 may start
+    reconciler.tick();
+    reconciler.tick();
+    reconciler.tick();
+    assertThat(runtime.started).containsExactly("web-0", "web-1", "web-2");
+    assertThat(java.nio.file.Files.isDirectory(volumes.resolve("web-1"))).isTrue();
+    java.nio.file.Files.writeString(volumes.resolve("web-1").resolve("data"), "kept");
+    runtime.exit("web-1", 137);
+    reconciler.tick();
+    clock.advance(Duration.ofSeconds(5));
+    reconciler.tick();
+    assertThat(runtime.started).containsExactly("web-0", "web-1", "web-2", "web-1");
+    assertThat(java.nio.file.Files.readString(volumes.resolve("web-1").resolve("data"))).isEqualTo("kept");
+    apply(new Command.DeleteApp("web"));
+    reconciler.tick();
+    assertThat(volumes.resolve("web-1")).doesNotExist();
+  }
+
+  @Test
+  void anInstanceFailingBeyondItsRestartLimitGivesItsSlotBackAndTheNodeIsAvoided() {
+    runtime.failStarts = true;
+    deploy(AppSpec.builder("bad").command("false").runtime("process").restartLimit(2).build());
+    for (int i = 0; i < 6; i++) {
+      reconciler.tick();
+      clock.advance(Duration.ofSeconds(10));
+    }
+    assertThat(state.apps().get("bad").slots().get(0).assigned()).isFalse();
+    assertThat(state.apps().get("bad").slots().get(0).avoid()).containsExactly("n1");
   }
 }

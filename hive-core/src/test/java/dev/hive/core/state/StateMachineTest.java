@@ -27,6 +27,12 @@ public class StateMachineTest {
         .build();
   }
 
+  private static Map<Integer, String> nodesOf(ClusterState s, String app) {
+    Map<Integer, String> nodes = new java.util.TreeMap<>();
+    s.apps().get(app).slots().forEach((ordinal, slot) -> nodes.put(ordinal, slot.node()));
+    return nodes;
+  }
+
   private static ClusterState apply(ClusterState s, Command... commands) {
     for (Command c : commands) {
       s = StateMachine.apply(s, c);
@@ -38,7 +44,7 @@ public class StateMachineTest {
   void deployCreatesUnassignedSlotsAndAdvancesTheIndex() {
     ClusterState s = apply(ClusterState.EMPTY, new Command.RegisterNode(NODE), new Command.DeployApp(web(3), 42));
     assertThat(s.index()).isEqualTo(2);
-    assertThat(s.apps().get("web").slots()).containsOnlyKeys(0, 1, 2).containsValues("");
+    assertThat(nodesOf(s, "web")).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of(0, "", 1, "", 2, "")));
     assertThat(s.apps().get("web").createdAtMillis()).isEqualTo(42);
   }
 
@@ -70,9 +76,9 @@ public class StateMachineTest {
             new Command.DeployApp(web(2), 0),
             new Command.AssignSlots("web", Map.of(0, "n1", 1, "n1")),
             new Command.ScaleApp("web", 5));
-    assertThat(s.apps().get("web").slots()).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of(0, "n1", 1, "n1", 2, "", 3, "", 4, "")));
+    assertThat(nodesOf(s, "web")).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of(0, "n1", 1, "n1", 2, "", 3, "", 4, "")));
     s = StateMachine.apply(s, new Command.ScaleApp("web", 1));
-    assertThat(s.apps().get("web").slots()).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of(0, "n1")));
+    assertThat(nodesOf(s, "web")).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of(0, "n1")));
     assertThat(s.apps().get("web").spec().replicas()).isEqualTo(1);
     assertThat(s.slotsOf("n1")).containsExactly(Map.entry("web", List.of(0)));
   }
@@ -96,7 +102,12 @@ public class StateMachineTest {
             new Command.DeployApp(web(3), 5),
             new Command.AssignSlots("web", Map.of(0, "n1", 1, "n1", 2, "n1")),
             new Command.ScaleApp("web", 4),
-            new Command.RestartApp("web"));
+            new Command.RestartApp("web"),
+            new Command.ReportReady("n1", Map.of("web/0", 0, "web/1", 0)),
+            new Command.RestartSlot("web", 1, 1),
+            new Command.UnassignSlots("web", Map.of(2, "n1"), true),
+            new Command.SetDraining("n1", true),
+            new Command.SetPendingReason("web", "no node can take it"));
     ClusterState direct = ClusterState.EMPTY;
     ClusterState replayed = ClusterState.EMPTY;
     for (Command c : commands) {
@@ -105,5 +116,30 @@ public class StateMachineTest {
     }
     assertThat(replayed).isEqualTo(direct);
     assertThat(codec.decodeState(codec.encode(direct))).isEqualTo(direct);
+  }
+
+  @Test
+  void placementCommandsSkipSlotsThatMovedSinceTheyWereComputed() {
+    ClusterState s = apply(ClusterState.EMPTY, new Command.RegisterNode(NODE), new Command.RegisterNode(new NodeRecord("n2", "other", "127.0.0.2", 2, 1 << 30,
+        Map.of(), List.of("process"), 0)), new Command.DeployApp(web(2), 0), new Command.AssignSlots("web", Map.of(0, "n1")));
+    // A second assignment of a held slot is a stale decision: it does not move the slot.
+    s = StateMachine.apply(s, new Command.AssignSlots("web", Map.of(0, "n2", 1, "n2")));
+    assertThat(nodesOf(s, "web")).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of(0, "n1", 1, "n2")));
+    // Releasing from a node that no longer holds the slot does nothing.
+    s = StateMachine.apply(s, new Command.UnassignSlots("web", Map.of(0, "n2", 1, "n2"), true));
+    assertThat(nodesOf(s, "web")).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of(0, "n1", 1, "")));
+    assertThat(s.apps().get("web").slots().get(1).avoid()).containsExactly("n2");
+    // Readiness reported by a node that does not hold the slot is ignored.
+    s = StateMachine.apply(s, new Command.ReportReady("n2", Map.of("web/0", 0)));
+    assertThat(s.apps().get("web").slots().get(0).ready()).isFalse();
+    s = StateMachine.apply(s, new Command.ReportReady("n1", Map.of("web/0", 0)));
+    assertThat(s.apps().get("web").slots().get(0).ready()).isTrue();
+  }
+
+  @Test
+  void aDrainSurvivesTheNodeRegisteringAgain() {
+    ClusterState s = apply(ClusterState.EMPTY, new Command.RegisterNode(NODE), new Command.SetDraining("n1", true), new Command.RegisterNode(NODE));
+    assertThat(s.nodes().get("n1").draining()).isTrue();
+    assertThatThrownBy(() -> StateMachine.apply(ClusterState.EMPTY, new Command.SetDraining("ghost", true))).isInstanceOf(NotFoundException.class);
   }
 }
