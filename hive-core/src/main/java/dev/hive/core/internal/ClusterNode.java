@@ -201,15 +201,24 @@ final class ClusterNode implements AutoCloseable {
       return t;
     });
     closeables.add(timers::shutdownNow);
+    Path knownPeers = dataDir.resolve(KNOWN_PEERS_FILE);
+    SwimMembership[] swim = new SwimMembership[1];
     SwimMembership membership = new SwimMembership(me, transport, clock, swimSettings(config), new Random(), (before, after) -> {
       if (before == null || before.state() != after.state()) {
         log.info("member {} ({}) is {}", after.id(), after.meta().getOrDefault("name", "?"), after.state());
+        if (swim[0] != null) {
+          rememberPeers(knownPeers, nodeId, swim[0].members());
+        }
       }
     });
+    swim[0] = membership;
     ClusterNode node = new ClusterNode(nodeId, config.clusterName(), advertise, port, raftAddress, token, created, pki, transport, membership, raft, timers);
     self[0] = node;
     node.handlers.put("swim.", membership.handler());
     membership.addSeeds(seeds);
+    // A restarted node reaches the members it knew: without them, one started with no seeds (the
+    // founder) would stay DEAD in the others' view, since nobody probes a dead member.
+    membership.addSeeds(readPeers(knownPeers, nodeId));
     if (discovery != null) {
       onMember.add(peer -> membership.addSeeds(List.of(peer)));
       membership.addSeeds(discovered.values().stream().filter(p -> p.port() > 0).toList());
@@ -226,6 +235,47 @@ final class ClusterNode implements AutoCloseable {
     voterMaintenance.scheduleWithFixedDelay(() -> safely(node::maintainVoters), 2, 2, TimeUnit.SECONDS);
     closeables.add(membership::leave);
     return node;
+  }
+
+  static final String KNOWN_PEERS_FILE = "known-peers";
+
+  /** Keeps the members last seen, one {@code id host port} per line, written atomically. */
+  private static void rememberPeers(Path file, String self, List<Member> members) {
+    StringBuilder sb = new StringBuilder();
+    for (Member m : members) {
+      if (!m.id().equals(self) && m.state() != NodeState.LEFT) {
+        sb.append(m.id()).append(' ').append(m.host()).append(' ').append(m.port()).append('\n');
+      }
+    }
+    try {
+      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+      Files.writeString(tmp, sb.toString());
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      log.debug("cannot remember peers in {}: {}", file, e.getMessage());
+    }
+  }
+
+  private static List<DiscoveredPeer> readPeers(Path file, String self) {
+    List<DiscoveredPeer> peers = new ArrayList<>();
+    if (!Files.exists(file)) {
+      return peers;
+    }
+    try {
+      for (String line : Files.readAllLines(file)) {
+        String[] parts = line.trim().split(" ");
+        if (parts.length == 3 && !parts[0].equals(self)) {
+          try {
+            peers.add(new DiscoveredPeer(parts[0], parts[1], Integer.parseInt(parts[2])));
+          } catch (NumberFormatException e) {
+            log.debug("ignoring a malformed line of {}: {}", file, line);
+          }
+        }
+      }
+    } catch (IOException e) {
+      log.debug("cannot read {}: {}", file, e.getMessage());
+    }
+    return peers;
   }
 
   /**
