@@ -320,14 +320,23 @@ public final class RaftCommandLog implements CommandLog {
     byte[] bytes = codec.encode(command);
     RaftClientReply reply;
     try {
-      reply = client().io().send(Message.valueOf(ByteString.copyFrom(bytes)));
-    } catch (IOException e) {
-      HiveException refusal = HiveStateMachine.decodeError(String.valueOf(e.getMessage()));
+      // Bounded by the write timeout whatever the retries do: a node cut off from the majority
+      // must answer its caller with an error, not keep it waiting on connection timeouts.
+      reply = client().async().send(Message.valueOf(ByteString.copyFrom(bytes))).get(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new UnavailableException("the cluster cannot accept changes now: no leader answered within " + writeTimeout.toSeconds()
+          + " s; a node cut off from the majority cannot change the desired state");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UnavailableException("interrupted while waiting for the cluster to accept a change", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      HiveException refusal = HiveStateMachine.decodeError(String.valueOf(cause.getMessage()));
       if (refusal != null) {
         throw refusal;
       }
-      throw new UnavailableException("the cluster cannot accept changes now (no leader reachable from this node: " + e.getMessage()
-          + "); a node cut off from the majority cannot change the desired state", e);
+      throw new UnavailableException("the cluster cannot accept changes now (no leader reachable from this node: " + cause.getMessage()
+          + "); a node cut off from the majority cannot change the desired state", cause);
     }
     if (!reply.isSuccess()) {
       String why = reply.getException() == null ? "refused" : reply.getException().getMessage();

@@ -209,6 +209,7 @@ final class ClusterNode implements AutoCloseable {
         if (swim[0] != null) {
           rememberPeers(knownPeers, nodeId, swim[0].members());
         }
+
       }
     });
     swim[0] = membership;
@@ -428,6 +429,7 @@ final class ClusterNode implements AutoCloseable {
     RaftCommandLog.Peer dead = voters.stream().filter(p -> !p.id().equals(nodeId) && byId.containsKey(p.id())
         && byId.get(p.id()).state() == NodeState.DEAD).findFirst().orElse(null);
     if (!changed && !spares.isEmpty() && (dead != null || newVoters.size() < RaftCommandLog.MAX_VOTERS)) {
+      spares.sort(java.util.Comparator.comparing(RaftCommandLog.Peer::id));
       RaftCommandLog.Peer promoted = spares.remove(0);
       newVoters.add(new RaftCommandLog.Peer(promoted.id(), promoted.address(), true));
       if (dead != null) {
