@@ -48,7 +48,8 @@ public final class C2mSimulation {
     long placed = schedule.placedCount();
     Map<String, long[]> used = new HashMap<>();
     for (int r = 0; r < requests.size(); r++) {
-      for (int i = 0; i < requests.get(r).ordinals().length; i++) {
+      int count = requests.get(r).ordinals().length;
+      for (int i = 0; i < count; i++) {
         long[] u = used.computeIfAbsent(schedule.nodeOf(r, i), k -> new long[2]);
         u[0] += requests.get(r).cpuMillis();
         u[1] += requests.get(r).memoryBytes();
