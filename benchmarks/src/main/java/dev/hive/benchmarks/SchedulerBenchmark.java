@@ -36,8 +36,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 2)
 @Fork(1)
 public class SchedulerBenchmark {
+  /** A cluster of {@code nodes} nodes and a batch of {@link #pending()} slots, built once per trial. */
   @State(Scope.Benchmark)
-  public static class Cluster1k {
+  public abstract static class Cluster {
     @Param({"100", "5000", "50000"})
     int nodes;
 
@@ -46,25 +47,27 @@ public class SchedulerBenchmark {
 
     SchedulerWorkload workload;
 
+    abstract int pending();
+
     @Setup(Level.Trial)
     public void setUp() {
-      workload = check(new SchedulerWorkload(nodes, 1_000, PlacementStrategy.parse(strategy)));
+      workload = check(new SchedulerWorkload(nodes, pending(), PlacementStrategy.parse(strategy)));
     }
   }
 
   @State(Scope.Benchmark)
-  public static class Cluster150k {
-    @Param({"100", "5000", "50000"})
-    int nodes;
+  public static class Cluster1k extends Cluster {
+    @Override
+    int pending() {
+      return 1_000;
+    }
+  }
 
-    @Param({"binpack", "spread"})
-    String strategy;
-
-    SchedulerWorkload workload;
-
-    @Setup(Level.Trial)
-    public void setUp() {
-      workload = check(new SchedulerWorkload(nodes, 150_000, PlacementStrategy.parse(strategy)));
+  @State(Scope.Benchmark)
+  public static class Cluster150k extends Cluster {
+    @Override
+    int pending() {
+      return 150_000;
     }
   }
 

@@ -82,7 +82,7 @@ class SchedulingIT {
     healthyInstances(entry, "db").forEach(i -> dbNodes.put(i.path("id").asText(), i.path("node").asText()));
     assertThat(dbNodes).containsOnlyKeys("db-0", "db-1", "db-2");
 
-    // Kill the node that runs db-1, unless it leads (a leader's death adds an election; the harness measures both).
+    // Kill the node that runs db-1, leader or not (the heal harness times both cases).
     String victimId = dbNodes.get("db-1");
     DaemonProcess victim = daemons.stream().filter(d -> idOf.get(nameOf(d)).equals(victimId)).findFirst().orElseThrow();
     DaemonProcess survivor = daemons.stream().filter(d -> d != victim).findFirst().orElseThrow();

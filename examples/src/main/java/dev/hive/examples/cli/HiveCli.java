@@ -147,13 +147,7 @@ public final class HiveCli implements Runnable {
     @Override
     public void run() {
       Hive.Builder builder = Hive.builder().httpPort(httpPort).clusterName(clusterName).port(port).bindAddress(bind).seeds(seeds);
-      for (String label : labels) {
-        int eq = label.indexOf('=');
-        if (eq <= 0) {
-          throw new CliException("--label '" + label + "' must be KEY=VALUE, e.g. zone=a");
-        }
-        builder.label(label.substring(0, eq), label.substring(eq + 1));
-      }
+      keyValues("--label", "KEY=VALUE, e.g. zone=a", labels, builder::label);
       taints.forEach(builder::taint);
       if (cpus != null) {
         builder.cpus(cpus);
@@ -179,13 +173,7 @@ public final class HiveCli implements Runnable {
       if (runtime != null) {
         builder.runtime(runtime);
       }
-      for (String s : settings) {
-        int eq = s.indexOf('=');
-        if (eq <= 0) {
-          throw new CliException("--setting '" + s + "' must be KEY=VALUE");
-        }
-        builder.setting(s.substring(0, eq), s.substring(eq + 1));
-      }
+      keyValues("--setting", "KEY=VALUE", settings, builder::setting);
       Cluster cluster = builder.start();
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -415,13 +403,7 @@ public final class HiveCli implements Runnable {
           body.put("antiAffinity", true);
         }
         ObjectNode constraintObject = body.putObject("constraints");
-        for (String c : constraints) {
-          int eq = c.indexOf('=');
-          if (eq <= 0) {
-            throw new CliException("--constraint '" + c + "' must be LABEL=VALUE, e.g. zone=a");
-          }
-          constraintObject.put(c.substring(0, eq), c.substring(eq + 1));
-        }
+        keyValues("--constraint", "LABEL=VALUE, e.g. zone=a", constraints, constraintObject::put);
         tolerations.forEach(body.putArray("tolerations")::add);
         if (stateful) {
           body.put("stateful", true);
@@ -441,13 +423,7 @@ public final class HiveCli implements Runnable {
         ArrayNode portArray = body.putArray("ports");
         ports.forEach(portArray::add);
         ObjectNode envObject = body.putObject("env");
-        for (String e : env) {
-          int eq = e.indexOf('=');
-          if (eq <= 0) {
-            throw new CliException("--env '" + e + "' must be KEY=VALUE");
-          }
-          envObject.put(e.substring(0, eq), e.substring(eq + 1));
-        }
+        keyValues("--env", "KEY=VALUE", env, envObject::put);
         if (healthHttp != null && healthTcp) {
           throw new CliException("--health-http and --health-tcp exclude each other; choose one");
         }
@@ -606,5 +582,16 @@ public final class HiveCli implements Runnable {
 
   static String encode(String segment) {
     return java.net.URLEncoder.encode(segment, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  /** Splits each {@code KEY=VALUE} of a repeatable option and hands the parts on, or names the one that is not. */
+  static void keyValues(String option, String form, List<String> values, java.util.function.BiConsumer<String, String> into) {
+    for (String v : values) {
+      int eq = v.indexOf('=');
+      if (eq <= 0) {
+        throw new CliException(option + " '" + v + "' must be " + form);
+      }
+      into.accept(v.substring(0, eq), v.substring(eq + 1));
+    }
   }
 }

@@ -32,7 +32,7 @@ public final class ClusterOps {
     return into;
   }
 
-  /** Waits until {@code d} sees {@code n} ALIVE nodes, one LEADER and every other a VOTER (up to 5). */
+  /** Waits until {@code d} sees {@code n} ALIVE nodes and one LEADER. */
   public static void awaitAlive(DaemonProcess d, int n, long timeoutMillis) throws IOException {
     long deadline = System.currentTimeMillis() + timeoutMillis;
     JsonNode nodes = null;
