@@ -34,6 +34,18 @@ public final class AppSpec {
   private static final Pattern LABEL_VALUE = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?");
   private static final Pattern TOLERATION = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9./_-]{0,62}[A-Za-z0-9])?(=[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?)?");
 
+  /** An image reference as Docker's distribution grammar defines it. */
+  private static final Pattern IMAGE;
+
+  static {
+    String domainPart = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+    String domain = domainPart + "(?:\\." + domainPart + ")*(?::[0-9]+)?";
+    String pathPart = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
+    String tag = "[\\w][\\w.-]{0,127}";
+    String digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+    IMAGE = Pattern.compile("(?:" + domain + "/)?" + pathPart + "(?:/" + pathPart + ")*(?::" + tag + ")?(?:@" + digest + ")?");
+  }
+
   /** Failures in a row on one node before a slot moves, unless the spec says otherwise. */
   public static final int DEFAULT_RESTART_LIMIT = 5;
 
@@ -54,6 +66,11 @@ public final class AppSpec {
   private final boolean antiAffinity;
   private final Map<String, String> constraints;
   private final java.util.SortedSet<String> tolerations;
+  private final List<String> entrypoint;
+  private final List<String> args;
+  private final Map<String, String> labels;
+  private final String service;
+  private final int servicePort;
 
   private AppSpec(Builder b) {
     this.name = b.name;
@@ -73,6 +90,11 @@ public final class AppSpec {
     this.antiAffinity = b.antiAffinity;
     this.constraints = Collections.unmodifiableMap(new java.util.TreeMap<>(b.constraints));
     this.tolerations = Collections.unmodifiableSortedSet(new java.util.TreeSet<>(b.tolerations));
+    this.entrypoint = b.entrypoint;
+    this.args = b.args;
+    this.labels = Collections.unmodifiableMap(new java.util.TreeMap<>(b.labels));
+    this.service = b.service;
+    this.servicePort = b.servicePort;
   }
 
   /**
@@ -104,6 +126,11 @@ public final class AppSpec {
     b.antiAffinity = antiAffinity;
     b.constraints.putAll(constraints);
     b.tolerations.addAll(tolerations);
+    b.entrypoint = entrypoint;
+    b.args = args;
+    b.labels.putAll(labels);
+    b.service = service;
+    b.servicePort = servicePort;
     return b;
   }
 
@@ -112,12 +139,15 @@ public final class AppSpec {
     return name;
   }
 
-  /** Returns the shell command a process runtime runs, or null when the app runs an image. */
+  /**
+   * Returns the shell command: run by a process runtime, or inside the image by a container
+   * runtime ({@code /bin/sh -c}, replacing the image's entrypoint and CMD); or null.
+   */
   public String command() {
     return command;
   }
 
-  /** Returns the container image, or null when the app runs a command. */
+  /** Returns the container image, or null when the app runs a command on the host. */
   public String image() {
     return image;
   }
@@ -199,6 +229,31 @@ public final class AppSpec {
     return tolerations;
   }
 
+  /** Returns the program replacing the image's entrypoint (exec form, no shell), or null to keep it. */
+  public List<String> entrypoint() {
+    return entrypoint;
+  }
+
+  /** Returns the arguments replacing the image's CMD (exec form), or null to keep them. */
+  public List<String> args() {
+    return args;
+  }
+
+  /** Returns the app's own labels (e.g. a Kubernetes manifest's), which services select by. */
+  public Map<String, String> labels() {
+    return labels;
+  }
+
+  /** Returns the service name the app is found by, or null when it has none. */
+  public String service() {
+    return service;
+  }
+
+  /** Returns the port its service listens on, 0 for the app's first port. */
+  public int servicePort() {
+    return servicePort;
+  }
+
   /** Returns the name of the instance of {@code ordinal} when the app is stateful ({@code db-1}). */
   public String ordinalName(int ordinal) {
     return name + "-" + ordinal;
@@ -226,13 +281,18 @@ public final class AppSpec {
         && strategy == s.strategy
         && antiAffinity == s.antiAffinity
         && constraints.equals(s.constraints)
-        && tolerations.equals(s.tolerations);
+        && tolerations.equals(s.tolerations)
+        && Objects.equals(entrypoint, s.entrypoint)
+        && Objects.equals(args, s.args)
+        && labels.equals(s.labels)
+        && Objects.equals(service, s.service)
+        && servicePort == s.servicePort;
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(name, command, image, runtime, replicas, cpus, memoryBytes, ports, env, healthCheck, restartPolicy, restartLimit, stateful, strategy,
-        antiAffinity, constraints, tolerations);
+        antiAffinity, constraints, tolerations, entrypoint, args, labels, service, servicePort);
   }
 
   @Override
@@ -259,6 +319,11 @@ public final class AppSpec {
     private boolean antiAffinity;
     private final Map<String, String> constraints = new java.util.TreeMap<>();
     private final java.util.Set<String> tolerations = new java.util.TreeSet<>();
+    private List<String> entrypoint;
+    private List<String> args;
+    private final Map<String, String> labels = new java.util.TreeMap<>();
+    private String service;
+    private int servicePort;
 
     private Builder(String name) {
       if (name == null || name.isBlank()) {
@@ -290,11 +355,12 @@ public final class AppSpec {
     /**
      * Runs the container image {@code image} (on a container runtime).
      *
-     * @throws InvalidSpecException if the image name is blank or holds whitespace
+     * @throws InvalidSpecException if it is not an image reference ({@code [registry/]name[:tag][@digest]})
      */
     public Builder image(String image) {
-      if (image == null || image.isBlank() || image.chars().anyMatch(Character::isWhitespace)) {
-        throw new InvalidSpecException("image", "'" + image + "' is not an image name, such as localhost/busybox:latest");
+      if (image == null || image.isBlank() || image.length() > 255 || !IMAGE.matcher(image).matches()) {
+        throw new InvalidSpecException("image", "'" + image + "' is not a valid image reference: [registry[:port]/]name[:tag][@digest], with a lowercase "
+            + "name, e.g. localhost/busybox:latest");
       }
       this.image = image;
       return this;
@@ -482,6 +548,72 @@ public final class AppSpec {
     }
 
     /**
+     * Replaces the image's entrypoint by {@code entrypoint}, run without a shell (a Kubernetes
+     * container's {@code command}).
+     *
+     * @throws InvalidSpecException if it is empty or holds a NUL character
+     */
+    public Builder entrypoint(List<String> entrypoint) {
+      this.entrypoint = argv("entrypoint", entrypoint);
+      return this;
+    }
+
+    /**
+     * Replaces the image's CMD by {@code args} (a Kubernetes container's {@code args}).
+     *
+     * @throws InvalidSpecException if it holds a NUL character
+     */
+    public Builder args(List<String> args) {
+      this.args = argv("args", args);
+      return this;
+    }
+
+    private static List<String> argv(String field, List<String> words) {
+      if (words == null || (field.equals("entrypoint") && words.isEmpty())) {
+        throw new InvalidSpecException(field, "give the program and its arguments as a list");
+      }
+      for (String w : words) {
+        if (w == null || w.indexOf('\0') >= 0) {
+          throw new InvalidSpecException(field, "an argument is null or holds a NUL character");
+        }
+      }
+      return List.copyOf(words);
+    }
+
+    /**
+     * Gives the app the label {@code key=value} (services select apps by label).
+     *
+     * @throws InvalidSpecException if the key or value is not a label key or value
+     */
+    public Builder label(String key, String value) {
+      if (key == null || !LABEL_KEY.matcher(key).matches()) {
+        throw new InvalidSpecException("label", "label key '" + key + "' must be 1-64 letters, digits, '.', '/', '_' or '-'");
+      }
+      if (value == null || !(value.isEmpty() || LABEL_VALUE.matcher(value).matches())) {
+        throw new InvalidSpecException("label", "label value '" + value + "' of '" + key + "' must be up to 64 letters, digits, '.', '_' or '-'");
+      }
+      labels.put(key, value);
+      return this;
+    }
+
+    /**
+     * Makes the app findable as the service {@code name}, on {@code port} (0: the app's first port).
+     *
+     * @throws InvalidSpecException if the name is not a DNS label or the port is out of range
+     */
+    public Builder service(String name, int port) {
+      if (name == null || !NAME.matcher(name).matches()) {
+        throw new InvalidSpecException("service", "'" + name + "' is not a service name; use 1-40 lowercase letters, digits and '-'");
+      }
+      if (port < 0 || port > 65535) {
+        throw new InvalidSpecException("servicePort", port + " is not a port; use 1-65535, or 0 for the app's first port");
+      }
+      this.service = name;
+      this.servicePort = port;
+      return this;
+    }
+
+    /**
      * Tolerates nodes tainted {@code key=value} ({@code key} alone tolerates any value).
      *
      * @throws InvalidSpecException if it is not such a toleration
@@ -497,13 +629,19 @@ public final class AppSpec {
     /**
      * Checks the whole and builds the spec.
      *
-     * @throws InvalidSpecException if neither or both of command and image are set, or a health
+     * @throws InvalidSpecException if neither command nor image is set, an entrypoint or args come
+     *     without an image or with a command, or a health
      *     check needs a port and none is declared
      */
     public AppSpec build() {
-      if ((command == null) == (image == null)) {
-        throw new InvalidSpecException(
-            "command", command == null ? "an app runs a command or an image; give one of them" : "give a command or an image, not both");
+      if (command == null && image == null) {
+        throw new InvalidSpecException("command", "an app runs a command, an image, or a command in an image; give --command or --image");
+      }
+      if (image == null && (entrypoint != null || args != null)) {
+        throw new InvalidSpecException("args", "an entrypoint or args replace an image's; give the image too");
+      }
+      if (command != null && (entrypoint != null || args != null)) {
+        throw new InvalidSpecException("command", "a shell command replaces the image's entrypoint and CMD; give it or an entrypoint/args, not both");
       }
       java.util.Set<Integer> hostPorts = new java.util.HashSet<>();
       for (PortSpec p : ports) {

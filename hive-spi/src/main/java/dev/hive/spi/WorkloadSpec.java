@@ -21,6 +21,8 @@ public final class WorkloadSpec {
   private final double cpus;
   private final long memoryBytes;
   private final Map<String, String> volumes;
+  private final List<String> entrypoint;
+  private final List<String> args;
 
   private WorkloadSpec(Builder b) {
     this.id = b.id;
@@ -32,6 +34,21 @@ public final class WorkloadSpec {
     this.cpus = b.cpus;
     this.memoryBytes = b.memoryBytes;
     this.volumes = Map.copyOf(b.volumes);
+    this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
+    this.args = b.args == null ? null : List.copyOf(b.args);
+  }
+
+  /**
+   * Returns the program that replaces the image's entrypoint (exec form, no shell), or null to keep
+   * the image's. A {@link #command()} given with an image runs as {@code /bin/sh -c command}.
+   */
+  public List<String> entrypoint() {
+    return entrypoint;
+  }
+
+  /** Returns the arguments that replace the image's CMD (exec form), or null to keep the image's. */
+  public List<String> args() {
+    return args;
   }
 
   /**
@@ -56,12 +73,12 @@ public final class WorkloadSpec {
     return id;
   }
 
-  /** Returns the shell command, or null for an image. */
+  /** Returns the shell command: alone, run on the host; with an image, run inside it; or null. */
   public String command() {
     return command;
   }
 
-  /** Returns the image, or null for a command. */
+  /** Returns the image, or null for a command on the host. */
   public String image() {
     return image;
   }
@@ -102,6 +119,8 @@ public final class WorkloadSpec {
     private double cpus;
     private long memoryBytes;
     private final Map<String, String> volumes = new LinkedHashMap<>();
+    private List<String> entrypoint;
+    private List<String> args;
 
     private Builder(String id) {
       if (id == null || !id.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,99}")) {
@@ -170,14 +189,33 @@ public final class WorkloadSpec {
       return this;
     }
 
+    /** Replaces the image's entrypoint by {@code entrypoint} (exec form); images only. */
+    public Builder entrypoint(List<String> entrypoint) {
+      this.entrypoint = List.copyOf(entrypoint);
+      return this;
+    }
+
+    /** Replaces the image's CMD by {@code args} (exec form); images only. */
+    public Builder args(List<String> args) {
+      this.args = List.copyOf(args);
+      return this;
+    }
+
     /**
      * Builds the spec.
      *
-     * @throws InvalidSpecException unless exactly one of command and image is set
+     * @throws InvalidSpecException unless a command or an image is set, or if an entrypoint or
+     *     args are given without an image, or args together with a shell command
      */
     public WorkloadSpec build() {
-      if ((command == null) == (image == null)) {
-        throw new InvalidSpecException("command", "a workload runs a command or an image, exactly one of them");
+      if (command == null && image == null) {
+        throw new InvalidSpecException("command", "a workload runs a command, an image, or a command in an image");
+      }
+      if (image == null && (entrypoint != null || args != null)) {
+        throw new InvalidSpecException("args", "an entrypoint or args replace an image's; give the image too");
+      }
+      if (command != null && (entrypoint != null || args != null)) {
+        throw new InvalidSpecException("command", "a shell command replaces the image's entrypoint and CMD; give it or an entrypoint/args, not both");
       }
       return new WorkloadSpec(this);
     }

@@ -1,6 +1,6 @@
 /**
- * Workload runtime `docker`, driven through the Docker Engine API with docker-java.
- *
- * <p>Nothing is implemented here yet: this module arrives with the issue "Container runtimes and Kubernetes manifests".
+ * Workload runtime {@code docker}: containers through the Docker Engine API with docker-java (its
+ * httpclient5 transport). Found by {@link java.util.ServiceLoader} as {@link
+ * dev.hive.backend.docker.DockerRuntimeProvider}.
  */
 package dev.hive.backend.docker;

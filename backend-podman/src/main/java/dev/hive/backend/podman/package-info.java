@@ -1,6 +1,6 @@
 /**
- * Workload runtime `podman`, driven through Podman's libpod REST API over its Unix socket.
- *
- * <p>Nothing is implemented here yet: this module arrives with the issue "Container runtimes and Kubernetes manifests".
+ * Workload runtime {@code podman}: containers through Podman's libpod REST API over its Unix
+ * socket, with OkHttp. Found by {@link java.util.ServiceLoader} as {@link
+ * dev.hive.backend.podman.PodmanRuntimeProvider}.
  */
 package dev.hive.backend.podman;

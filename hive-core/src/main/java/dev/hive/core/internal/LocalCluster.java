@@ -440,7 +440,7 @@ public final class LocalCluster implements Cluster {
   }
 
   private AppSpec withResolvedRuntime(AppSpec spec) {
-    String name = spec.runtime() != null ? spec.runtime() : runtimes.defaultName();
+    String name = spec.runtime() != null ? spec.runtime() : spec.image() != null ? runtimes.imageRuntimeName() : runtimes.defaultName();
     RuntimeCapabilities caps;
     try {
       caps = runtimes.get(name).capabilities();
@@ -450,7 +450,7 @@ public final class LocalCluster implements Cluster {
     if (spec.image() != null && !caps.runsImages()) {
       throw new InvalidSpecException("image", "the runtime '" + name + "' runs commands, not images; use --runtime docker or podman, or --command");
     }
-    if (spec.command() != null && !caps.runsCommands()) {
+    if (spec.image() == null && !caps.runsCommands()) {
       throw new InvalidSpecException("command", "the runtime '" + name + "' runs images, not commands; use --image");
     }
     NodeRecord me = commands.state().nodes().get(self.id());

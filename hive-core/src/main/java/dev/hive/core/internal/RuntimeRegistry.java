@@ -56,6 +56,36 @@ final class RuntimeRegistry implements AutoCloseable {
       }
       this.defaultName = chosen;
     }
+    // Every other runtime that could work here is made now, so the node offers it to placement
+    // (a container runtime beside the process one); one that fails is only logged.
+    for (WorkloadRuntimeProvider p : selection.providers()) {
+      if (!created.containsKey(p.name()) && p.isApplicable()) {
+        try {
+          get(p.name());
+        } catch (RuntimeException e) {
+          org.slf4j.LoggerFactory.getLogger(RuntimeRegistry.class).info("runtime {} is not available: {}", p.name(), e.getMessage());
+        }
+      }
+    }
+  }
+
+  /**
+   * Returns the runtime to run an image when the app names none: the default if it runs images,
+   * else the first made here that does.
+   *
+   * @throws UnavailableException if no runtime here runs images
+   */
+  synchronized String imageRuntimeName() {
+    if (created.get(defaultName).capabilities().runsImages()) {
+      return defaultName;
+    }
+    for (Map.Entry<String, WorkloadRuntime> e : created.entrySet()) {
+      if (e.getValue().capabilities().runsImages()) {
+        return e.getKey();
+      }
+    }
+    throw new UnavailableException("no runtime on this node runs images (it has " + created.keySet() + "); start podman or dockerd, "
+        + "or name one with --runtime");
   }
 
   String defaultName() {

@@ -331,7 +331,7 @@ public final class Reconciler {
         if (status.isEmpty() || status.get().state() == WorkloadStatus.State.EXITED) {
           exited(r, spec, status, now);
         } else {
-          checkHealth(r, spec, now);
+          checkHealth(r, spec, status.get(), now);
         }
       }
     }
@@ -387,8 +387,15 @@ public final class Reconciler {
     WorkloadSpec.Builder w = WorkloadSpec.builder(r.id);
     if (spec.command() != null) {
       w.command(spec.command());
-    } else {
+    }
+    if (spec.image() != null) {
       w.image(spec.image());
+    }
+    if (spec.entrypoint() != null) {
+      w.entrypoint(spec.entrypoint());
+    }
+    if (spec.args() != null) {
+      w.args(spec.args());
     }
     w.env(spec.env())
         .env("HIVE_APP", spec.name())
@@ -486,9 +493,35 @@ public final class Reconciler {
     r.nextStartAtMillis = now + delay;
   }
 
-  private void checkHealth(InstanceRecord r, AppSpec spec, long now) {
+  private void checkHealth(InstanceRecord r, AppSpec spec, WorkloadStatus status, long now) {
     HealthCheck check = spec.healthCheck();
     boolean upLongEnough = r.startedAtMillis != null && now - r.startedAtMillis >= settings.backoffMax().toMillis();
+    if (check == null && status.health() != WorkloadStatus.Health.NONE) {
+      // No check of Hive's: the image's own HEALTHCHECK, run by the container runtime, decides.
+      switch (status.health()) {
+        case HEALTHY -> {
+          if (r.state != InstanceState.HEALTHY) {
+            setState(r, InstanceState.HEALTHY, "the image's HEALTHCHECK passes");
+          }
+          if (upLongEnough) {
+            r.consecutiveFailures = 0;
+          }
+        }
+        case UNHEALTHY -> {
+          setState(r, InstanceState.UNHEALTHY, "the image's HEALTHCHECK fails");
+          runtimes.apply(r.runtime).stop(r.id, settings.stopGrace());
+          r.pid = null;
+          setState(r, InstanceState.FAILED, "stopped after failing the image's HEALTHCHECK");
+          scheduleRestart(r, spec, true, now);
+        }
+        default -> {
+          if (r.state != InstanceState.STARTING) {
+            setState(r, InstanceState.STARTING, "waiting for the image's HEALTHCHECK");
+          }
+        }
+      }
+      return;
+    }
     if (check == null) {
       if (r.state != InstanceState.RUNNING) {
         setState(r, InstanceState.RUNNING, "running");

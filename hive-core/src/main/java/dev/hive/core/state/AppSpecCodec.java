@@ -25,7 +25,8 @@ import java.util.Set;
 public final class AppSpecCodec {
   private static final Set<String> FIELDS =
       Set.of("name", "command", "image", "runtime", "replicas", "cpus", "memory", "memoryBytes", "ports", "env", "healthCheck", "restart",
-          "restartLimit", "stateful", "strategy", "antiAffinity", "constraints", "tolerations");
+          "restartLimit", "stateful", "strategy", "antiAffinity", "constraints", "tolerations", "entrypoint", "args", "labels", "service",
+          "servicePort");
   private static final Set<String> HEALTH_FIELDS =
       Set.of("type", "path", "command", "intervalMs", "timeoutMs", "healthyThreshold", "unhealthyThreshold");
 
@@ -80,6 +81,18 @@ public final class AppSpecCodec {
     ObjectNode constraints = o.putObject("constraints");
     spec.constraints().forEach(constraints::put);
     spec.tolerations().forEach(o.putArray("tolerations")::add);
+    if (spec.entrypoint() != null) {
+      spec.entrypoint().forEach(o.putArray("entrypoint")::add);
+    }
+    if (spec.args() != null) {
+      spec.args().forEach(o.putArray("args")::add);
+    }
+    ObjectNode labels = o.putObject("labels");
+    spec.labels().forEach(labels::put);
+    if (spec.service() != null) {
+      o.put("service", spec.service());
+      o.put("servicePort", spec.servicePort());
+    }
     return o;
   }
 
@@ -195,7 +208,43 @@ public final class AppSpecCodec {
       }
       t.forEach(v -> b.toleration(v.isTextual() ? v.asText() : v.toString()));
     }
+    if (json.hasNonNull("entrypoint")) {
+      b.entrypoint(strings(json, "entrypoint"));
+    }
+    if (json.hasNonNull("args")) {
+      b.args(strings(json, "args"));
+    }
+    if (json.hasNonNull("labels")) {
+      JsonNode l = json.get("labels");
+      if (!l.isObject()) {
+        throw new InvalidSpecException("labels", "expected an object of labels, e.g. {\"app\":\"web\"}");
+      }
+      l.fields().forEachRemaining(e -> {
+        if (!e.getValue().isTextual()) {
+          throw new InvalidSpecException("labels", "the value of '" + e.getKey() + "' must be a string");
+        }
+        b.label(e.getKey(), e.getValue().asText());
+      });
+    }
+    if (json.hasNonNull("service")) {
+      b.service(text(json, "service"), json.hasNonNull("servicePort") ? integer(json, "servicePort") : 0);
+    }
     return b.build();
+  }
+
+  private static List<String> strings(JsonNode json, String field) {
+    JsonNode a = json.get(field);
+    if (!a.isArray()) {
+      throw new InvalidSpecException(field, "expected an array of strings, e.g. [\"httpd\", \"-f\"]");
+    }
+    List<String> out = new ArrayList<>();
+    for (JsonNode v : a) {
+      if (!v.isValueNode()) {
+        throw new InvalidSpecException(field, "'" + v + "' is not a string");
+      }
+      out.add(v.asText());
+    }
+    return out;
   }
 
   private static HealthCheck healthCheck(JsonNode h) {
