@@ -97,8 +97,9 @@ if [ ! -s "$rootfs_tar" ]; then
 fi
 
 # --- podman's REST service ---------------------------------------------------------------------
-if ! podman image exists "$IMAGE"; then
-  podman import -q --change 'CMD ["/bin/sh"]' "$rootfs_tar" "$IMAGE" >/dev/null
+# The working directory is the web root, so `httpd -f -p 8080` answers / with index.html.
+if [ "$(podman image inspect --format '{{.Config.WorkingDir}}' "$IMAGE" 2>/dev/null)" != /var/www ]; then
+  podman import -q --change 'CMD ["/bin/sh"]' --change 'WORKDIR /var/www' "$rootfs_tar" "$IMAGE" >/dev/null
 fi
 if ! curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1; then
   mkdir -p "$(dirname "$PODMAN_SOCK")"
@@ -120,8 +121,8 @@ if ! curl -sf --unix-socket "$DOCKER_SOCK" http://d/_ping >/dev/null 2>&1; then
   for _ in $(seq 200); do curl -sf --unix-socket "$DOCKER_SOCK" http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done
   curl -sf --unix-socket "$DOCKER_SOCK" http://d/_ping >/dev/null || { log "dockerd did not answer on $DOCKER_SOCK; see $LOG_DIR/dockerd.log" >&2; exit 1; }
 fi
-if ! "$docker_cli" image inspect "$IMAGE" >/dev/null 2>&1; then
-  "$docker_cli" import -c 'CMD ["/bin/sh"]' "$rootfs_tar" "$IMAGE" >/dev/null
+if [ "$("$docker_cli" image inspect --format '{{.Config.WorkingDir}}' "$IMAGE" 2>/dev/null)" != /var/www ]; then
+  "$docker_cli" import -c 'CMD ["/bin/sh"]' -c 'WORKDIR /var/www' "$rootfs_tar" "$IMAGE" >/dev/null
 fi
 
 log "podman $(podman --version | awk '{print $3}') on $PODMAN_SOCK ($oci_runtime), docker $("$docker_cli" version --format '{{.Server.Version}}' 2>/dev/null) on $DOCKER_SOCK, image $IMAGE"

@@ -334,18 +334,20 @@ public final class HiveCli implements Runnable {
       @Option(names = "--name", required = true, description = "the app's name")
       String name;
 
-      @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
-      What what;
+      @Option(names = "--command", description = "a shell command ($PORT holds the first port); with --image it runs inside the image")
+      String command;
 
-      static final class What {
-        @Option(names = "--command", required = true, description = "a shell command; $PORT holds the first port's host port")
-        String command;
+      @Option(names = "--image", description = "a container image, e.g. localhost/busybox:latest (runtimes docker, podman)")
+      String image;
 
-        @Option(names = "--image", required = true, description = "a container image (container runtimes)")
-        String image;
-      }
+      @Option(names = "--service", description = "the service name the app is found by")
+      String service;
 
-      @Option(names = "--runtime", description = "process, or a plugin's runtime")
+      @Option(names = "--service-port", description = "the port its service listens on (default: the first --port)")
+      Integer servicePort;
+
+      @Option(names = "--runtime", description = "process, docker, podman, or a plugin's runtime (default: process for a command, "
+          + "a container runtime for an image)")
       String runtime;
 
       @Option(names = "--replicas", defaultValue = "1", description = "instances to run (default: ${DEFAULT-VALUE})")
@@ -411,10 +413,22 @@ public final class HiveCli implements Runnable {
         if (restartLimit != null) {
           body.put("restartLimit", restartLimit);
         }
-        if (what.command != null) {
-          body.put("command", what.command);
-        } else {
-          body.put("image", what.image);
+        if (command == null && image == null) {
+          throw new CliException("give --command, --image, or both (the command then runs inside the image)");
+        }
+        if (command != null) {
+          body.put("command", command);
+        }
+        if (image != null) {
+          body.put("image", image);
+        }
+        if (service != null) {
+          body.put("service", service);
+          if (servicePort != null) {
+            body.put("servicePort", servicePort);
+          }
+        } else if (servicePort != null) {
+          throw new CliException("--service-port needs --service NAME");
         }
         if (runtime != null) {
           body.put("runtime", runtime);
