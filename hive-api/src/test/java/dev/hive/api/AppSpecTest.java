@@ -48,7 +48,14 @@ class AppSpecTest {
     assertField(() -> AppSpec.builder("web").command("  "), "command");
     assertField(() -> AppSpec.builder("web").runtime("Docker!"), "runtime");
     assertField(() -> AppSpec.builder("web").build(), "command");
-    assertField(() -> AppSpec.builder("web").command("a").image("b").build(), "command");
+    assertField(() -> AppSpec.builder("web").image("b").command("a").args(java.util.List.of("x")).build(), "command");
+    assertField(() -> AppSpec.builder("web").command("a").args(java.util.List.of("x")).build(), "args");
+    assertField(() -> AppSpec.builder("web").image("Local Host/busybox"), "image");
+    assertField(() -> AppSpec.builder("web").image("localhost/BusyBox:latest"), "image");
+    assertField(() -> AppSpec.builder("web").image("busybox:"), "image");
+    assertField(() -> AppSpec.builder("web").label("app", "not valid!"), "label");
+    assertField(() -> AppSpec.builder("web").service("Web", 80), "service");
+    assertField(() -> AppSpec.builder("web").service("web", 70000), "servicePort");
     assertField(() -> AppSpec.builder("web").command("a").healthCheck(HealthCheck.tcp()).build(), "port");
     assertField(() -> HealthCheck.http("no-slash"), "health-http");
     assertField(() -> HealthCheck.exec(List.of()), "health-exec");

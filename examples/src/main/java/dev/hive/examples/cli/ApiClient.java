@@ -41,6 +41,11 @@ final class ApiClient {
     return send(HttpRequest.newBuilder(base.resolve(path)).DELETE());
   }
 
+  /** Posts a body that is not JSON (a YAML manifest), saying what it is. */
+  JsonNode post(String path, byte[] body, String contentType) {
+    return send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+  }
+
   JsonNode post(String path, JsonNode body) {
     try {
       byte[] bytes = body == null ? new byte[0] : mapper.writeValueAsBytes(body);

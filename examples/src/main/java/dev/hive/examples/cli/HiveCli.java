@@ -60,6 +60,10 @@ public final class HiveCli implements Runnable {
     return spec.commandLine().getOut();
   }
 
+  PrintWriter err() {
+    return spec.commandLine().getErr();
+  }
+
   /** Runs the CLI; returns the exit code. */
   public static int execute(PrintWriter out, PrintWriter err, String... args) {
     CommandLine cli = new CommandLine(new HiveCli());
@@ -322,6 +326,7 @@ public final class HiveCli implements Runnable {
         AppCommand.Scale.class,
         AppCommand.Restart.class,
         AppCommand.Rm.class,
+        AppCommand.Apply.class,
         AppCommand.Containers.class,
         AppCommand.ContainerInfo.class,
         AppCommand.Logs.class
@@ -462,6 +467,39 @@ public final class HiveCli implements Runnable {
           root.out().println("deployed " + app.path("name").asText() + ": " + app.path("replicas").asInt() + " replicas on runtime " + app.path("runtime").asText());
           root.out().flush();
         }
+      }
+    }
+
+    @Command(name = "apply", description = "Run the Deployments and StatefulSets of a Kubernetes YAML file (with their Services) as apps.")
+    static final class Apply implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Option(names = {"-f", "--file"}, required = true, description = "the manifest; - reads standard input")
+      String file;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        byte[] yaml;
+        try {
+          yaml = file.equals("-") ? System.in.readAllBytes() : java.nio.file.Files.readAllBytes(java.nio.file.Path.of(file));
+        } catch (java.io.IOException e) {
+          throw new CliException("cannot read " + file + ": " + e.getMessage());
+        }
+        JsonNode result = root.client().post("/api/v1/apply", yaml, "application/yaml");
+        if (root.output == Output.Format.json) {
+          Output.json(root.out(), result);
+          return;
+        }
+        for (JsonNode app : result.path("apps")) {
+          root.out().println(app.path("name").asText() + " " + app.path("action").asText() + " (" + app.path("replicas").asInt() + " replicas"
+              + (app.path("stateful").asBoolean() ? ", stateful" : "") + (app.hasNonNull("service") ? ", service " + app.path("service").asText() : "") + ")");
+        }
+        for (JsonNode warning : result.path("warnings")) {
+          root.err().println("warning: " + warning.asText());
+        }
+        root.out().flush();
+        root.err().flush();
       }
     }
 

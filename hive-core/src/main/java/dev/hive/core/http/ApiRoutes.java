@@ -14,9 +14,12 @@ import dev.hive.api.Node;
 import dev.hive.core.http.ApiServer.Request;
 import dev.hive.core.http.ApiServer.Response;
 import dev.hive.core.internal.LocalCluster;
+import dev.hive.core.manifest.KubernetesManifests;
 import dev.hive.core.state.AppSpecCodec;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * The routes of the REST API. The field names here are what the CLI and scripts read: keep them
@@ -40,6 +43,12 @@ final class ApiRoutes {
     api.route("POST", "/api/v1/nodes/{id}/drain", this::drain);
     api.route("GET", "/api/v1/apps", r -> ok(apps()));
     api.route("POST", "/api/v1/apps", this::deploy);
+    api.route("POST", "/api/v1/apply", r -> apply(r, KubernetesManifests.Accept.ANY));
+    for (String prefix : List.of("/v1", "/api/v1")) {
+      // Beemesh's routes: a Deployment to the stateless one, a StatefulSet to the stateful one.
+      api.route("POST", prefix + "/workloads/stateless", r -> apply(r, KubernetesManifests.Accept.STATELESS));
+      api.route("POST", prefix + "/workloads/stateful", r -> apply(r, KubernetesManifests.Accept.STATEFUL));
+    }
     api.route("GET", "/api/v1/apps/{name}", r -> ok(app(cluster.apps().require(r.params().get("name")))));
     api.route("DELETE", "/api/v1/apps/{name}", this::delete);
     api.route("POST", "/api/v1/apps/{name}/scale", this::scale);
@@ -161,6 +170,49 @@ final class ApiRoutes {
   private Response deploy(Request r) {
     AppSpec spec = AppSpecCodec.fromJson(r.json(mapper));
     return new Response(201, app(cluster.apps().deploy(spec)));
+  }
+
+  /**
+   * Applies a Kubernetes manifest: every app is checked against what runs before any is touched,
+   * so a file with one bad or conflicting workload changes nothing.
+   */
+  private Response apply(Request r, KubernetesManifests.Accept accept) {
+    String type = r.contentType().toLowerCase(java.util.Locale.ROOT);
+    if (!(type.startsWith("application/yaml") || type.startsWith("application/x-yaml") || type.startsWith("text/yaml"))) {
+      throw new InvalidSpecException("Content-Type", "'" + r.contentType() + "' is not YAML; send the manifest with Content-Type: application/yaml");
+    }
+    KubernetesManifests.Result manifest = KubernetesManifests.read(new String(r.body(), java.nio.charset.StandardCharsets.UTF_8), accept);
+    Map<String, String> actions = new java.util.LinkedHashMap<>();
+    for (AppSpec spec : manifest.apps()) {
+      Optional<App> existing = cluster.apps().get(spec.name());
+      if (existing.isEmpty()) {
+        actions.put(spec.name(), "created");
+        continue;
+      }
+      AppSpec current = existing.get().spec();
+      AppSpec sameReplicas = spec.toBuilder().replicas(current.replicas()).runtime(current.runtime()).build();
+      if (sameReplicas.equals(current)) {
+        actions.put(spec.name(), spec.replicas() == current.replicas() ? "unchanged" : "scaled");
+      } else {
+        throw new dev.hive.api.ConflictException("app '" + spec.name() + "' already runs with another spec; Hive changes only replicas in place: "
+            + "remove it (hive app rm --name " + spec.name() + ") and apply again. Nothing in this file was applied");
+      }
+    }
+    ObjectNode out = mapper.createObjectNode();
+    ArrayNode apps = out.putArray("apps");
+    for (AppSpec spec : manifest.apps()) {
+      String action = actions.get(spec.name());
+      App app = switch (action) {
+        case "created" -> cluster.apps().deploy(spec);
+        case "scaled" -> cluster.apps().require(spec.name()).scale(spec.replicas());
+        default -> cluster.apps().require(spec.name());
+      };
+      ObjectNode a = app(app);
+      a.put("action", action);
+      apps.add(a);
+    }
+    manifest.warnings().forEach(out.putArray("warnings")::add);
+    return new Response(actions.containsValue("created") ? 201 : 200, out);
   }
 
   private Response delete(Request r) {

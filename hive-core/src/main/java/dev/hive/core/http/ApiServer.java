@@ -38,7 +38,7 @@ public final class ApiServer implements AutoCloseable {
   static final int MAX_BODY_BYTES = 1024 * 1024;
 
   /** One request, with its path parameters. */
-  record Request(String method, String path, Map<String, String> params, Map<String, String> query, byte[] body) {
+  record Request(String method, String path, Map<String, String> params, Map<String, String> query, byte[] body, String contentType) {
     /**
      * Parses the body as a JSON object.
      *
@@ -180,7 +180,9 @@ public final class ApiServer implements AutoCloseable {
         params.put(route.names().get(i), URLDecoder.decode(m.group(i + 1), StandardCharsets.UTF_8));
       }
       byte[] body = readBody(exchange.getRequestBody());
-      return route.handler().handle(new Request(method, path, params, query(exchange.getRequestURI().getRawQuery()), body));
+      String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
+      return route.handler().handle(new Request(method, path, params, query(exchange.getRequestURI().getRawQuery()), body,
+          contentType == null ? "" : contentType));
     }
     if (pathMatched) {
       return error(405, method + " is not allowed on " + path, null);

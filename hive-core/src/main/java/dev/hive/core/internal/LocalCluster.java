@@ -440,12 +440,13 @@ public final class LocalCluster implements Cluster {
   }
 
   private AppSpec withResolvedRuntime(AppSpec spec) {
-    String name = spec.runtime() != null ? spec.runtime() : spec.image() != null ? runtimes.imageRuntimeName() : runtimes.defaultName();
+    String name;
     RuntimeCapabilities caps;
     try {
+      name = spec.runtime() != null ? spec.runtime() : spec.image() != null ? runtimes.imageRuntimeName() : runtimes.defaultName();
       caps = runtimes.get(name).capabilities();
     } catch (UnavailableException e) {
-      throw new InvalidSpecException("runtime", e.getMessage());
+      throw new InvalidSpecException(spec.runtime() == null && spec.image() != null ? "image" : "runtime", e.getMessage());
     }
     if (spec.image() != null && !caps.runsImages()) {
       throw new InvalidSpecException("image", "the runtime '" + name + "' runs commands, not images; use --runtime docker or podman, or --command");
