@@ -52,6 +52,17 @@ public interface WorkloadRuntime extends AutoCloseable {
   Optional<WorkloadStats> stats(String id);
 
   /**
+   * Runs {@code command} inside a running workload (a container's own file system and network)
+   * and returns its exit code; used by exec health checks of container workloads.
+   *
+   * @throws HiveException if the runtime cannot run commands inside its workloads, the workload is
+   *     not running, or the command did not finish within {@code timeout}
+   */
+  default int exec(String id, List<String> command, Duration timeout) {
+    throw new HiveException("the " + name() + " runtime cannot run a command inside a workload; its exec checks run on the host");
+  }
+
+  /**
    * Calls {@code listener} when a workload this runtime watches exits. Delivery is prompt but not
    * guaranteed; callers also poll {@link #inspect(String)}.
    */

@@ -395,6 +395,38 @@ final class DockerRuntime implements WorkloadRuntime {
   }
 
   @Override
+  public int exec(String id, List<String> command, Duration timeout) {
+    String execId;
+    try {
+      execId = call("exec in " + id, () -> docker.execCreateCmd(containerName(id)).withCmd(command.toArray(String[]::new)).exec()).getId();
+      call("exec in " + id, () -> {
+        try {
+          return docker.execStartCmd(execId).withDetach(true).exec(new ResultCallback.Adapter<Frame>()).awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      });
+    } catch (DockerException e) {
+      throw new HiveException("docker cannot run " + command + " in " + id + ": " + message(e), e);
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      var state = call("inspecting an exec", () -> docker.inspectExecCmd(execId).exec());
+      if (!Boolean.TRUE.equals(state.isRunning())) {
+        return state.getExitCodeLong() == null ? -1 : state.getExitCodeLong().intValue();
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new HiveException("interrupted", e);
+      }
+    }
+    throw new HiveException(command + " in " + id + " did not finish within " + timeout.toMillis() + " ms");
+  }
+
+  @Override
   public void onExit(Consumer<WorkloadStatus> listener) {
     exitListeners.add(listener);
   }

@@ -319,6 +319,39 @@ final class PodmanRuntime implements WorkloadRuntime {
   }
 
   @Override
+  public int exec(String id, List<String> command, Duration timeout) {
+    ObjectNode body = client.json().createObjectNode();
+    command.forEach(body.putArray("Cmd")::add);
+    body.put("AttachStdout", true).put("AttachStderr", true);
+    LibpodClient.Reply created = client.post(client.url("containers/" + containerName(id) + "/exec").build(), body);
+    if (!created.ok()) {
+      throw new HiveException("podman cannot run " + command + " in " + id + ": " + client.message(created));
+    }
+    String execId = client.parse(created).path("Id").asText();
+    // Attached: Podman 4.3 never marks a detached session as ended; the attached stream ends when the command does.
+    byte[] start = client.json().createObjectNode().put("Detach", false).toString().getBytes(StandardCharsets.UTF_8);
+    client.stream(client.url("exec/" + execId + "/start").build(), "POST", start, (status, out) -> out.readAllBytes());
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      JsonNode state = client.parse(client.expectOk(client.get(client.url("exec/" + execId + "/json").build()), "inspecting an exec"));
+      if (!state.path("Running").asBoolean()) {
+        return state.path("ExitCode").asInt();
+      }
+      sleep(20);
+    }
+    throw new HiveException(command + " in " + id + " did not finish within " + timeout.toMillis() + " ms");
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HiveException("interrupted", e);
+    }
+  }
+
+  @Override
   public void onExit(Consumer<WorkloadStatus> listener) {
     exitListeners.add(listener);
   }

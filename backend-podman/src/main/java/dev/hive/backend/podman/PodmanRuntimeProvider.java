@@ -41,7 +41,7 @@ public final class PodmanRuntimeProvider implements WorkloadRuntimeProvider {
   public WorkloadRuntime create(ProviderConfig config) {
     Path socket = socket(config);
     if (!Files.exists(socket)) {
-      throw new UnavailableException(notApplicableReason());
+      throw new UnavailableException("no podman socket at " + socket + "; start it with `podman system service --time=0 unix://" + socket + "`");
     }
     LibpodClient client = new LibpodClient(socket, config.duration("hive.podman.timeout", Duration.ofSeconds(60)));
     LibpodClient.Reply ping;

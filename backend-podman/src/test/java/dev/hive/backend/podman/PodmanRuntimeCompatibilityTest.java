@@ -45,6 +45,11 @@ class PodmanRuntimeCompatibilityTest extends WorkloadRuntimeCompatibilityKit {
   }
 
   @Override
+  protected boolean execsInside() {
+    return true;
+  }
+
+  @Override
   protected WorkloadSpec.Builder cannotStart(String id) {
     return WorkloadSpec.builder(id).image("localhost/hive-kit-no-such-image:latest");
   }

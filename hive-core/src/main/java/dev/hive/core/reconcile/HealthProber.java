@@ -14,6 +14,10 @@ public interface HealthProber {
    */
   record Result(boolean passed, String detail) {}
 
-  /** Starts one check of the instance whose host ports are {@code hostPorts}. */
-  CompletableFuture<Result> probe(String instanceId, HealthCheck check, Map<String, Integer> hostPorts);
+  /**
+   * Starts one check of the instance whose host ports are {@code hostPorts}. An exec check runs
+   * inside the workload through {@code inside} when it is given (a container runtime), else on
+   * the host.
+   */
+  CompletableFuture<Result> probe(String instanceId, HealthCheck check, Map<String, Integer> hostPorts, dev.hive.spi.WorkloadRuntime inside);
 }

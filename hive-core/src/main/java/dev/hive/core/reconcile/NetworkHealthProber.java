@@ -21,7 +21,7 @@ public final class NetworkHealthProber implements HealthProber, AutoCloseable {
   }
 
   @Override
-  public CompletableFuture<Result> probe(String instanceId, HealthCheck check, Map<String, Integer> hostPorts) {
+  public CompletableFuture<Result> probe(String instanceId, HealthCheck check, Map<String, Integer> hostPorts, dev.hive.spi.WorkloadRuntime inside) {
     Integer port = hostPorts.values().stream().findFirst().orElse(null);
     return CompletableFuture.supplyAsync(
         () -> {
@@ -32,7 +32,7 @@ public final class NetworkHealthProber implements HealthProber, AutoCloseable {
               case TCP:
                 return tcp(port, check);
               default:
-                return exec(check, hostPorts);
+                return inside != null ? execInside(inside, instanceId, check) : exec(check, hostPorts);
             }
           } catch (IOException e) {
             return new Result(false, e.getClass().getSimpleName() + ": " + e.getMessage());
@@ -42,6 +42,15 @@ public final class NetworkHealthProber implements HealthProber, AutoCloseable {
           }
         },
         pool);
+  }
+
+  private static Result execInside(dev.hive.spi.WorkloadRuntime runtime, String id, HealthCheck check) {
+    try {
+      int code = runtime.exec(id, check.command(), check.timeout());
+      return new Result(code == 0, "exit " + code + " inside the container");
+    } catch (dev.hive.api.HiveException e) {
+      return new Result(false, e.getMessage());
+    }
   }
 
   private static Result http(Integer port, HealthCheck check) throws IOException {

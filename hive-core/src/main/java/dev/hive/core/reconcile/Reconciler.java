@@ -535,7 +535,8 @@ public final class Reconciler {
       // Until its first pass, a starting instance is checked often, so a replacement turns healthy soon after it listens.
       long every = r.state == InstanceState.STARTING ? Math.min(check.interval().toMillis(), STARTING_CHECK_MILLIS) : check.interval().toMillis();
       r.nextCheckAtMillis = now + every;
-      r.probe = prober.probe(r.id, check, Map.copyOf(r.hostPorts));
+      WorkloadRuntime runtime = runtimes.apply(r.runtime);
+      r.probe = prober.probe(r.id, check, Map.copyOf(r.hostPorts), spec.image() != null ? runtime : null);
     }
     if (r.probe != null && r.probe.isDone()) {
       HealthProber.Result result = r.probe.getNow(new HealthProber.Result(false, "no result"));

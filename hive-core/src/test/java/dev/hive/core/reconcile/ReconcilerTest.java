@@ -45,7 +45,7 @@ class ReconcilerTest {
   Reconciler reconciler;
 
   final HealthProber prober =
-      (id, check, ports) -> CompletableFuture.completedFuture(new HealthProber.Result(healthOf.getOrDefault(id, true), "fake"));
+      (id, check, ports, inside) -> CompletableFuture.completedFuture(new HealthProber.Result(healthOf.getOrDefault(id, true), "fake"));
   final PortAllocator ports =
       new PortAllocator() {
         @Override

@@ -177,6 +177,20 @@ public abstract class WorkloadRuntimeCompatibilityKit {
     assertThat(runtime.inspect(id).orElseThrow().state()).isEqualTo(WorkloadStatus.State.EXITED);
   }
 
+  /** Whether the runtime runs commands inside its workloads ({@link WorkloadRuntime#exec}). */
+  protected boolean execsInside() {
+    return false;
+  }
+
+  @Test
+  void aCommandRunsInsideARunningWorkloadWithItsExitCode() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(execsInside(), "this runtime runs exec checks on the host");
+    String id = id("exec");
+    runtime.start(labelled(printsMessageThenRuns(id)));
+    assertThat(runtime.exec(id, List.of("sh", "-c", "test \"$KIT_MESSAGE\" = hello-" + session), Duration.ofSeconds(30))).isZero();
+    assertThat(runtime.exec(id, List.of("sh", "-c", "exit 7"), Duration.ofSeconds(30))).isEqualTo(7);
+  }
+
   @Test
   void aPortBindingIsServedOnTheHostPort() throws IOException {
     int hostPort = freePort();
