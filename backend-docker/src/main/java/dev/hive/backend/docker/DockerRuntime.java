@@ -317,6 +317,7 @@ final class DockerRuntime implements WorkloadRuntime {
           // unusual text: code unknown, reported as 0
         }
       }
+      // The list gives no pid and only the creation time: close enough to a start for adoption; inspect() is exact.
       out.add(status(id, isRunning, 0, exit, c.getCreated() == null ? null : Instant.ofEpochSecond(c.getCreated()), l,
           isRunning ? "" : "exited with code " + exit, WorkloadStatus.Health.NONE));
     }

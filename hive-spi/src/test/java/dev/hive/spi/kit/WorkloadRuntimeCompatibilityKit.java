@@ -177,16 +177,21 @@ public abstract class WorkloadRuntimeCompatibilityKit {
     assertThat(runtime.inspect(id).orElseThrow().state()).isEqualTo(WorkloadStatus.State.EXITED);
   }
 
-  /** Whether the runtime runs commands inside its workloads ({@link WorkloadRuntime#exec}). */
+  /** Whether the runtime runs commands inside its workloads ({@link WorkloadRuntime#exec}); false: it must refuse them. */
   protected boolean execsInside() {
     return false;
   }
 
   @Test
-  void aCommandRunsInsideARunningWorkloadWithItsExitCode() {
-    org.junit.jupiter.api.Assumptions.assumeTrue(execsInside(), "this runtime runs exec checks on the host");
+  void aCommandRunsInsideARunningWorkloadWithItsExitCodeOrIsRefusedClearly() {
     String id = id("exec");
     runtime.start(labelled(printsMessageThenRuns(id)));
+    if (!execsInside()) {
+      // A runtime without an inside (a host process) says so; its exec checks run on the host.
+      assertThatThrownBy(() -> runtime.exec(id, List.of("true"), Duration.ofSeconds(5))).isInstanceOf(HiveException.class)
+          .hasMessageContaining("cannot run a command inside");
+      return;
+    }
     assertThat(runtime.exec(id, List.of("sh", "-c", "test \"$KIT_MESSAGE\" = hello-" + session), Duration.ofSeconds(30))).isZero();
     assertThat(runtime.exec(id, List.of("sh", "-c", "exit 7"), Duration.ofSeconds(30))).isEqualTo(7);
   }
