@@ -4,6 +4,8 @@
 #   python3               the test workload (python3 -m http.server), as in the README
 #   setsid (util-linux)   runs each process workload in its own session
 #   kill, ps (procps)     signals a workload's whole process group
+#   dig (bind9-dnsutils)  asks the service DNS server, as users would
+#   prometheus_client     a real parser of the /metrics text format (python3-prometheus-client)
 # Re-running it is harmless. Needs root (or sudo) only when something must be installed.
 set -euo pipefail
 
@@ -14,6 +16,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v setsid >/dev/null 2>&1 || need+=(util-linux)
 command -v kill >/dev/null 2>&1 || need+=(procps)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v dig >/dev/null 2>&1 || need+=(bind9-dnsutils)
+/usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 || need+=(python3-prometheus-client)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-host: installing ${need[*]}"

@@ -603,7 +603,10 @@ public final class AppSpec {
      */
     public Builder service(String name, int port) {
       if (name == null || !NAME.matcher(name).matches()) {
-        throw new InvalidSpecException("service", "'" + name + "' is not a service name; use 1-40 lowercase letters, digits and '-'");
+        String hint = name != null && name.contains(".")
+            ? "; give one DNS label (web for web.hive): the domain is the node's, set with hive daemon --dns-domain"
+            : "; a service name is a DNS label: 1-40 lowercase letters, digits and '-', not starting or ending with '-'";
+        throw new InvalidSpecException("service", "'" + name + "' is not a service name" + hint);
       }
       if (port < 0 || port > 65535) {
         throw new InvalidSpecException("servicePort", port + " is not a port; use 1-65535, or 0 for the app's first port");
@@ -630,8 +633,8 @@ public final class AppSpec {
      * Checks the whole and builds the spec.
      *
      * @throws InvalidSpecException if neither command nor image is set, an entrypoint or args come
-     *     without an image or with a command, or a health
-     *     check needs a port and none is declared
+     *     without an image or with a command, or a health check or a service needs a port and none
+     *     is declared
      */
     public AppSpec build() {
       if (command == null && image == null) {
@@ -648,6 +651,9 @@ public final class AppSpec {
         if (p.hostPort() > 0 && !hostPorts.add(p.hostPort())) {
           throw new InvalidSpecException("port", "host port " + p.hostPort() + " is given to two ports");
         }
+      }
+      if (service != null && ports.isEmpty()) {
+        throw new InvalidSpecException("port", "service '" + service + "' needs a port to send connections to; declare one with --port");
       }
       if (healthCheck != null && healthCheck.type() != HealthCheck.Type.EXEC && ports.isEmpty()) {
         throw new InvalidSpecException("port", "a " + healthCheck.type() + " health check needs a port; declare one with --port");

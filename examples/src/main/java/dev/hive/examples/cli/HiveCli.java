@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
       HiveCli.Daemon.class,
       HiveCli.AppCommand.class,
       HiveCli.NodeCommand.class,
+      HiveCli.ServiceCommand.class,
       HiveCli.Health.class,
       HiveCli.Join.class,
       HiveCli.ClusterCommand.class,
@@ -145,6 +146,15 @@ public final class HiveCli implements Runnable {
     @Option(names = "--cpus", description = "CPU cores this node offers to workloads (default: detected)")
     Double cpus;
 
+    @Option(names = "--dns-port", defaultValue = "8953", description = "port of the DNS server for NAME.<domain> (53 needs root; 0 any free, -1 none; default: ${DEFAULT-VALUE})")
+    int dnsPort;
+
+    @Option(names = "--dns-domain", defaultValue = "hive", description = "the domain services are found under (default: ${DEFAULT-VALUE})")
+    String dnsDomain;
+
+    @Option(names = "--proxy-balancing", defaultValue = "round-robin", description = "how the service proxy picks an instance: round-robin or least-connections (default: ${DEFAULT-VALUE})")
+    String proxyBalancing;
+
     @Option(names = "--memory", description = "memory this node offers to workloads, e.g. 8G (default: detected)")
     String memory;
 
@@ -177,6 +187,13 @@ public final class HiveCli implements Runnable {
       if (runtime != null) {
         builder.runtime(runtime);
       }
+      if (dnsPort < -1 || dnsPort > 65535) {
+        throw new CliException("--dns-port " + dnsPort + " is not a port; use 1-65535, 0 for any free port, or -1 for no DNS server");
+      }
+      builder.setting("hive.dns.port", Integer.toString(dnsPort));
+      builder.setting("hive.dns.domain", dnsDomain);
+      builder.setting("hive.proxy.balancing", dev.hive.core.service.ServiceProxy.Balancing.parse(proxyBalancing).name().toLowerCase(java.util.Locale.ROOT)
+          .replace('_', '-'));
       keyValues("--setting", "KEY=VALUE", settings, builder::setting);
       Cluster cluster = builder.start();
       CountDownLatch stopped = new CountDownLatch(1);
@@ -313,6 +330,41 @@ public final class HiveCli implements Runnable {
         HiveCli root = root(spec);
         JsonNode info = root.client().get(node == null ? "/api/v1/node" : "/api/v1/nodes/" + encode(node));
         Output.printObject(root.out(), root.output, info);
+      }
+    }
+  }
+
+  @Command(name = "service", description = "Services: names in DNS and ports on every node's proxy.",
+      subcommands = {ServiceCommand.Ls.class, ServiceCommand.Endpoints.class})
+  static final class ServiceCommand {
+    @Command(name = "ls", description = "List the services, their DNS names, ports and healthy endpoints.")
+    static final class Ls implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        JsonNode services = root.client().get("/api/v1/services");
+        if (root.output == Output.Format.table) {
+          for (JsonNode s : services) {
+            ((ObjectNode) s).put("proxy", s.path("proxy").path("state").asText() + (s.path("proxy").has("problem") ? ": " + s.path("proxy").path("problem").asText() : ""));
+          }
+        }
+        Output.print(root.out(), root.output, services, "name", "app", "domain", "port", "healthyEndpoints", "proxy");
+      }
+    }
+
+    @Command(name = "endpoints", description = "List a service's healthy endpoints (instance, node, host:port).")
+    static final class Endpoints implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @CommandLine.Parameters(index = "0", paramLabel = "NAME", description = "the service")
+      String name;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        Output.print(root.out(), root.output, root.client().get("/api/v1/services/" + encode(name) + "/endpoints"), "instance", "app", "node", "address");
       }
     }
   }

@@ -75,6 +75,10 @@ public final class DaemonProcess implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of(java, "-jar", HIVE_JAR.toString(), "daemon", "--data-dir", dataDir.toString(),
         "--http-port", Integer.toString(port), "--port", Integer.toString(clusterPort), "--bind", "127.0.0.1",
         "--setting", "hive.reconcile.stop-grace=3s"));
+    if (!extraArgs.contains("--dns-port")) {
+      // Several daemons share this host: each its own DNS port (`hive node info` shows which).
+      command.addAll(List.of("--dns-port", "0"));
+    }
     command.addAll(extraArgs);
     return command;
   }

@@ -106,6 +106,7 @@ public final class ApiServer implements AutoCloseable {
             });
     ApiServer api = new ApiServer(server, pool);
     new ApiRoutes(cluster, api.mapper).register(api);
+    new ServiceRoutes(cluster, api.mapper).register(api);
     server.setExecutor(pool);
     server.createContext("/", api::serve);
     server.start();

@@ -119,7 +119,9 @@ public final class CoreEngine implements HiveEngine {
             base.duration("hive.reconcile.stop-grace", Reconciler.Settings.DEFAULTS.stopGrace()),
             base.duration("hive.reconcile.backoff-base", Reconciler.Settings.DEFAULTS.backoffBase()),
             base.duration("hive.reconcile.backoff-max", Reconciler.Settings.DEFAULTS.backoffMax()),
-            base.duration("hive.reconcile.startup-grace", Reconciler.Settings.DEFAULTS.startupGrace()));
+            base.duration("hive.reconcile.startup-grace", Reconciler.Settings.DEFAULTS.startupGrace()),
+            base.duration("hive.services.drain-delay", Reconciler.Settings.DEFAULTS.drainDelay()),
+            base.duration("hive.services.drain-timeout", Reconciler.Settings.DEFAULTS.drainTimeout()));
     CommandReporter reporter = new CommandReporter(commands, Executors.newSingleThreadExecutor(daemon("hive-reports")));
     closeables.add(reporter);
     Reconciler reconciler =
@@ -128,7 +130,9 @@ public final class CoreEngine implements HiveEngine {
             config.clock(), events::publish, settings, dataDir.resolve("volumes"), reporter);
     ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(daemon("hive-reconciler"));
 
-    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode);
+    ServiceDiscovery services = ServiceDiscovery.start(config, base, nodeId, commands::state);
+    closeables.add(services);
+    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode, services);
     events.publish(new HiveEvent(HiveEvent.Type.NODE_STARTED, config.clock().instant(), null, null, null,
         "node " + self.name() + " (" + nodeId + ") on " + dataDir));
     cluster.startLoop(base.duration("hive.reconcile.interval", Duration.ofMillis(250)));

@@ -60,6 +60,7 @@ public final class LocalCluster implements Cluster {
   private final List<AutoCloseable> closeables;
   private final AppsImpl apps = new AppsImpl();
   private final ClusterNode clusterNode;
+  private final ServiceDiscovery services;
   private volatile String apiUrl;
   private volatile boolean closed;
 
@@ -73,8 +74,10 @@ public final class LocalCluster implements Cluster {
       EventBus events,
       ScheduledExecutorService loop,
       List<AutoCloseable> closeables,
-      ClusterNode clusterNode) {
+      ClusterNode clusterNode,
+      ServiceDiscovery services) {
     this.clusterNode = clusterNode;
+    this.services = services;
     this.config = config;
     this.self = self;
     this.store = store;
@@ -96,6 +99,18 @@ public final class LocalCluster implements Cluster {
         String[] request = new String(payload, java.nio.charset.StandardCharsets.UTF_8).split("\n", 2);
         return String.join("\n", reconciler.logs(request[0], Integer.parseInt(request[1]))).getBytes(java.nio.charset.StandardCharsets.UTF_8);
       });
+    }
+    services.proxy().ifPresent(proxy -> reconciler.countConnectionsWith(proxy::openConnections));
+    if (clusterNode != null) {
+      services.attach(clusterNode);
+      long sync = services.syncInterval().toMillis();
+      loop.scheduleWithFixedDelay(() -> {
+        try {
+          services.sync();
+        } catch (RuntimeException e) {
+          log.warn("service endpoint sync failed: {}", e.getMessage());
+        }
+      }, sync, sync, TimeUnit.MILLISECONDS);
     }
     loop.scheduleWithFixedDelay(this::tickSafely, 0, tickInterval.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -119,6 +134,7 @@ public final class LocalCluster implements Cluster {
         placeUnassignedSlots();
       }
       reconciler.tick();
+      services.update(commands.state(), self, reconciler.instances());
     } catch (RuntimeException e) {
       log.error("reconcile pass failed", e);
     }
@@ -172,6 +188,36 @@ public final class LocalCluster implements Cluster {
     return commands.state();
   }
 
+  /** Returns this node's service discovery: catalog, proxy and DNS. */
+  public ServiceDiscovery services() {
+    return services;
+  }
+
+  /**
+   * A service's port must be free here for this node's proxy to listen on it (other nodes report
+   * a taken port in {@code hive service ls}); a port another service holds is refused by the
+   * state machine.
+   *
+   * @throws dev.hive.api.ConflictException if something else listens on it
+   */
+  private void checkServicePortFree(AppSpec spec) {
+    if (spec.service() == null || services.proxy().isEmpty()) {
+      return;
+    }
+    int port = dev.hive.core.state.ServicePorts.listenPort(spec);
+    boolean ours = services.catalog().definitions().values().stream().anyMatch(d -> d.listenPort() == port);
+    if (ours) {
+      return;
+    }
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.setReuseAddress(true);
+      probe.bind(new java.net.InetSocketAddress(services.proxyAddress(), port));
+    } catch (java.io.IOException e) {
+      throw new dev.hive.api.ConflictException("service port " + port + " is taken on node " + self.name() + " (" + e.getMessage()
+          + "): every node's proxy for service '" + spec.service() + "' listens on it; choose another with --service-port");
+    }
+  }
+
   /** Returns the last few hundred events, oldest first. */
   public List<HiveEvent> recentEvents() {
     return events.recent();
@@ -194,6 +240,11 @@ public final class LocalCluster implements Cluster {
       runtimeDetails.add(r);
     });
     details.put("runtimes", runtimeDetails);
+    Map<String, Object> serviceDetails = new LinkedHashMap<>();
+    serviceDetails.put("domain", services.domain());
+    serviceDetails.put("dnsPort", services.dns().map(d -> (Object) d.port()).orElse(null));
+    serviceDetails.put("proxyAddress", services.proxy().isPresent() ? services.proxyAddress() : null);
+    details.put("services", serviceDetails);
     details.put("availableRuntimes", runtimes.known());
     return details;
   }
@@ -468,6 +519,7 @@ public final class LocalCluster implements Cluster {
     @Override
     public App deploy(AppSpec spec) {
       AppSpec resolved = withResolvedRuntime(spec);
+      checkServicePortFree(resolved);
       submit(new Command.DeployApp(resolved, clock.millis()));
       events.publish(new HiveEvent(HiveEvent.Type.APP_DEPLOYED, clock.instant(), spec.name(), null, null,
           resolved.replicas() + " replicas on runtime " + resolved.runtime()));

@@ -33,6 +33,8 @@ public final class InstanceRecord {
 
   /** Set once the slot was given back for failing beyond its restart limit here. */
   public boolean released;
+  /** When it began draining out of its service before a stop; null when it is not draining. */
+  public Long drainingSinceMillis;
 
   @JsonIgnore int healthPasses;
   @JsonIgnore int healthFailures;
@@ -69,6 +71,7 @@ public final class InstanceRecord {
     c.exitCode = exitCode;
     c.nextStartAtMillis = nextStartAtMillis;
     c.released = released;
+    c.drainingSinceMillis = drainingSinceMillis;
     return c;
   }
 }

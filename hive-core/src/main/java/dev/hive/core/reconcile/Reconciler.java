@@ -55,8 +55,14 @@ public final class Reconciler {
   static final long STARTING_CHECK_MILLIS = 250;
 
   /** Tunables, with the defaults a daemon uses. */
-  public record Settings(Duration stopGrace, Duration backoffBase, Duration backoffMax, Duration startupGrace) {
-    public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(30));
+  public record Settings(Duration stopGrace, Duration backoffBase, Duration backoffMax, Duration startupGrace, Duration drainDelay, Duration drainTimeout) {
+    public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(30),
+        Duration.ofSeconds(2), Duration.ofSeconds(30));
+
+    /** The same without draining: an instance leaving a service stops at once. */
+    public Settings(Duration stopGrace, Duration backoffBase, Duration backoffMax, Duration startupGrace) {
+      this(stopGrace, backoffBase, backoffMax, startupGrace, Duration.ZERO, Duration.ZERO);
+    }
   }
 
   private final String clusterName;
@@ -77,6 +83,7 @@ public final class Reconciler {
   private final Map<String, InstanceRecord> records = new TreeMap<>();
   private final Map<String, byte[]> persisted = new HashMap<>();
   private boolean orphansChecked;
+  private volatile java.util.function.ToIntFunction<String> openConnections = id -> 0;
 
   public Reconciler(
       String clusterName,
@@ -133,6 +140,14 @@ public final class Reconciler {
     }
   }
 
+  /**
+   * Tells the reconciler how many proxied connections an instance still serves: a draining
+   * instance is stopped once they end (or the drain timeout passes).
+   */
+  public void countConnectionsWith(java.util.function.ToIntFunction<String> counter) {
+    this.openConnections = counter;
+  }
+
   /** Returns copies of the instances this node runs, by slot. */
   public synchronized List<InstanceRecord> instances() {
     return records.values().stream().map(InstanceRecord::copy).toList();
@@ -169,6 +184,9 @@ public final class Reconciler {
     }
     for (InstanceRecord r : new ArrayList<>(records.values())) {
       if (!wanted.containsKey(r.slotKey())) {
+        if (draining(r, state.apps().get(r.app), now)) {
+          continue;
+        }
         retire(r, "its slot is no longer assigned to this node (scaled down, deleted or moved)");
         records.remove(r.slotKey());
         if (!state.apps().containsKey(r.app)) {
@@ -192,6 +210,10 @@ public final class Reconciler {
         });
     for (InstanceRecord r : records.values()) {
       AppRecord app = wanted.get(r.slotKey());
+      if (app == null) {
+        continue;
+      }
+      r.drainingSinceMillis = null;
       try {
         drive(r, app, now);
       } catch (RuntimeException e) {
@@ -302,7 +324,34 @@ public final class Reconciler {
 
   /** Returns true when the instance is healthy in the sense users see. */
   public static boolean healthy(InstanceRecord r, AppSpec spec) {
-    return spec != null && isReady(r, spec);
+    return spec != null && isReady(r, spec) && r.drainingSinceMillis == null;
+  }
+
+  /**
+   * Keeps an instance of a service running for a while after its slot went away (scaled down or
+   * moved): out of the endpoints at once, so proxies stop sending it new connections, then stopped
+   * once every node has had time to learn that and its open connections have ended.
+   *
+   * @return true while it drains
+   */
+  private boolean draining(InstanceRecord r, AppRecord app, long now) {
+    if (app == null || app.spec().service() == null || settings.drainDelay().isZero() || !r.state.isRunning()) {
+      return false;
+    }
+    if (r.drainingSinceMillis == null) {
+      if (!healthy(r, app.spec())) {
+        return false;
+      }
+      r.drainingSinceMillis = now;
+      r.reason = "draining: out of service '" + app.spec().service() + "', stopping once its connections end";
+      emit(HiveEvent.Type.INSTANCE_STATE_CHANGED, r, r.reason);
+      return true;
+    }
+    long elapsed = now - r.drainingSinceMillis;
+    if (elapsed < settings.drainDelay().toMillis()) {
+      return true;
+    }
+    return elapsed < settings.drainTimeout().toMillis() && openConnections.applyAsInt(r.id) > 0;
   }
 
   private void retire(InstanceRecord r, String why) {

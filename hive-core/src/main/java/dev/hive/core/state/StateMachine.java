@@ -37,6 +37,7 @@ public final class StateMachine {
         throw new ConflictException("app '" + name + "' already exists; scale it with `hive app scale --name " + name
             + "` or remove it with `hive app rm --name " + name + "` first");
       }
+      checkServiceFree(apps, c.spec());
       SortedMap<Integer, Slot> slots = new TreeMap<>();
       for (int i = 0; i < c.spec().replicas(); i++) {
         slots.put(i, Slot.unassigned(0));
@@ -140,6 +141,31 @@ public final class StateMachine {
       throw new IllegalArgumentException("unknown command " + command);
     }
     return new ClusterState(state.index() + 1, nodes, apps);
+  }
+
+  /**
+   * A service name and the port its proxy listens on belong to one app: two would split DNS
+   * answers and fight over the listening socket on every node.
+   */
+  private static void checkServiceFree(Map<String, AppRecord> apps, AppSpec spec) {
+    if (spec.service() == null) {
+      return;
+    }
+    int port = ServicePorts.listenPort(spec);
+    for (AppRecord other : apps.values()) {
+      AppSpec o = other.spec();
+      if (o.service() == null) {
+        continue;
+      }
+      if (o.service().equals(spec.service())) {
+        throw new ConflictException("service '" + spec.service() + "' is already app '" + other.name() + "''s; choose another --service name"
+            + " or remove that app first");
+      }
+      if (ServicePorts.listenPort(o) == port) {
+        throw new ConflictException("service port " + port + " is already taken by service '" + o.service() + "' (app '" + other.name()
+            + "'); choose another with --service-port");
+      }
+    }
   }
 
   private static AppRecord require(Map<String, AppRecord> apps, String name) {
