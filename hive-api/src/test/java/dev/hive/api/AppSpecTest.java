@@ -56,6 +56,9 @@ class AppSpecTest {
     assertField(() -> AppSpec.builder("web").label("app", "not valid!"), "label");
     assertField(() -> AppSpec.builder("web").service("Web", 80), "service");
     assertField(() -> AppSpec.builder("web").service("web", 70000), "servicePort");
+    assertThatThrownBy(() -> AppSpec.builder("web").service("webapp.local", 0)).hasMessageContaining("give one DNS label");
+    assertThatThrownBy(() -> AppSpec.builder("web").service("-web", 0)).hasMessageContaining("a service name is a DNS label");
+    assertField(() -> AppSpec.builder("web").command("true").service("web", 80).build(), "port");
     assertField(() -> AppSpec.builder("web").command("a").healthCheck(HealthCheck.tcp()).build(), "port");
     assertField(() -> HealthCheck.http("no-slash"), "health-http");
     assertField(() -> HealthCheck.exec(List.of()), "health-exec");

@@ -157,6 +157,53 @@ class ReconcilerTest {
   }
 
   @Test
+  void scalingDownAServiceDrainsItsInstancesBeforeStoppingThem() {
+    Reconciler.Settings draining = new Reconciler.Settings(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(8), Duration.ofSeconds(10),
+        Duration.ofSeconds(2), Duration.ofSeconds(30));
+    reconciler = new Reconciler("hive", "n1", () -> state, name -> runtime, store, prober, ports, clock, events::add, draining, volumes, this::apply);
+    Map<String, Integer> openConnections = new HashMap<>();
+    reconciler.countConnectionsWith(id -> openConnections.getOrDefault(id, 0));
+    deploy(web(2).service("web", 0).build());
+    reconciler.tick();
+    reconciler.tick();
+    assertThat(states()).containsOnly(InstanceState.HEALTHY);
+    String leaving = only(1).id;
+    openConnections.put(leaving, 1);
+    apply(new Command.ScaleApp("web", 1));
+    reconciler.tick();
+    // Out of the endpoints at once, still running for the proxies that have not heard yet.
+    assertThat(runtime.running()).isEqualTo(2);
+    assertThat(Reconciler.healthy(only(1), state.apps().get("web").spec())).isFalse();
+    assertThat(only(1).reason).startsWith("draining");
+    clock.advance(Duration.ofSeconds(3));
+    reconciler.tick();
+    assertThat(runtime.running()).as("it still serves a connection").isEqualTo(2);
+    openConnections.remove(leaving);
+    reconciler.tick();
+    assertThat(runtime.running()).isEqualTo(1);
+    assertThat(reconciler.instances()).extracting(r -> r.ordinal).containsExactly(0);
+  }
+
+  @Test
+  void aDrainEndsAtItsTimeoutEvenWithConnectionsOpen() {
+    Reconciler.Settings draining = new Reconciler.Settings(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(8), Duration.ofSeconds(10),
+        Duration.ofSeconds(2), Duration.ofSeconds(30));
+    reconciler = new Reconciler("hive", "n1", () -> state, name -> runtime, store, prober, ports, clock, events::add, draining, volumes, this::apply);
+    reconciler.countConnectionsWith(id -> 3);
+    deploy(web(2).service("web", 0).build());
+    reconciler.tick();
+    reconciler.tick();
+    apply(new Command.ScaleApp("web", 1));
+    reconciler.tick();
+    clock.advance(Duration.ofSeconds(29));
+    reconciler.tick();
+    assertThat(runtime.running()).isEqualTo(2);
+    clock.advance(Duration.ofSeconds(2));
+    reconciler.tick();
+    assertThat(runtime.running()).isEqualTo(1);
+  }
+
+  @Test
   void restartPoliciesDecideWhetherAnExitedWorkloadComesBack() {
     deploy(web(1).healthCheck(null).restartPolicy(RestartPolicy.NEVER).build());
     reconciler.tick();

@@ -49,6 +49,20 @@ public class StateMachineTest {
   }
 
   @Test
+  void aServiceNameAndItsPortBelongToOneApp() {
+    AppSpec web = AppSpec.builder("web").command("true").port(8080).service("front", 0).build();
+    ClusterState s = apply(ClusterState.EMPTY, new Command.RegisterNode(NODE), new Command.DeployApp(web, 0));
+    AppSpec sameName = AppSpec.builder("web2").command("true").port(9090).service("front", 0).build();
+    assertThatThrownBy(() -> StateMachine.apply(s, new Command.DeployApp(sameName, 1)))
+        .isInstanceOf(ConflictException.class).hasMessageContaining("service 'front' is already app 'web''s");
+    AppSpec samePort = AppSpec.builder("api").command("true").port(9090).service("api", 8080).build();
+    assertThatThrownBy(() -> StateMachine.apply(s, new Command.DeployApp(samePort, 1)))
+        .isInstanceOf(ConflictException.class).hasMessageContaining("service port 8080 is already taken by service 'front'");
+    AppSpec elsewhere = AppSpec.builder("api").command("true").port(8080).service("api", 8081).build();
+    assertThat(StateMachine.apply(s, new Command.DeployApp(elsewhere, 1)).apps()).containsKeys("web", "api");
+  }
+
+  @Test
   void aRefusedCommandLeavesTheStateAsItWas() {
     ClusterState s = apply(ClusterState.EMPTY, new Command.RegisterNode(NODE), new Command.DeployApp(web(1), 0));
     ClusterState before = s;
