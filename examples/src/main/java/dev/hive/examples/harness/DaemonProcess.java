@@ -38,7 +38,9 @@ public final class DaemonProcess implements AutoCloseable {
   public final Path dataDir;
   public final int port;
   public final int clusterPort;
+  private static final java.util.concurrent.atomic.AtomicInteger PROXY_ADDRESSES = new java.util.concurrent.atomic.AtomicInteger();
   private final List<String> extraArgs = new ArrayList<>();
+  private final String proxyAddress = "127.0.0." + (1 + PROXY_ADDRESSES.getAndIncrement() % 250);
   private Process process;
 
   public DaemonProcess(Path dataDir, String... extraArgs) throws IOException {
@@ -75,6 +77,11 @@ public final class DaemonProcess implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of(java, "-jar", HIVE_JAR.toString(), "daemon", "--data-dir", dataDir.toString(),
         "--http-port", Integer.toString(port), "--port", Integer.toString(clusterPort), "--bind", "127.0.0.1",
         "--setting", "hive.reconcile.stop-grace=3s"));
+    if (!extraArgs.contains("--bind")) {
+      // Several daemons share 127.0.0.1: each proxies services on its own loopback address, as
+      // nodes on separate hosts would on theirs (`hive node info` shows which).
+      command.addAll(List.of("--setting", "hive.proxy.address=" + proxyAddress));
+    }
     if (!extraArgs.contains("--dns-port")) {
       // Several daemons share this host: each its own DNS port (`hive node info` shows which).
       command.addAll(List.of("--dns-port", "0"));
