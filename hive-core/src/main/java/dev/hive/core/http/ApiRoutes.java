@@ -99,6 +99,9 @@ final class ApiRoutes {
         .put("lastSeen", n.lastSeen().toString());
     long instances = cluster.instances().stream().filter(i -> i.node().equals(n.id())).count();
     o.put("instances", instances);
+    // Every node's load, as membership gossip brought it: cpu and memory in use (0..1), load average.
+    ObjectNode load = o.putObject("load");
+    cluster.loadOf(n.id()).forEach((k, v) -> load.put(k.substring("load.".length()), v));
     return o;
   }
 

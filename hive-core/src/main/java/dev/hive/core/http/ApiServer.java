@@ -63,8 +63,16 @@ public final class ApiServer implements AutoCloseable {
     }
   }
 
-  /** A JSON answer. */
-  record Response(int status, JsonNode body) {}
+  /** An answer: JSON, or raw bytes of another content type (the Prometheus text format). */
+  record Response(int status, JsonNode body, byte[] raw, String contentType) {
+    Response(int status, JsonNode body) {
+      this(status, body, null, "application/json");
+    }
+
+    static Response text(String text, String contentType) {
+      return new Response(200, null, text.getBytes(StandardCharsets.UTF_8), contentType);
+    }
+  }
 
   /** Answers one route. */
   interface Handler {
@@ -107,6 +115,7 @@ public final class ApiServer implements AutoCloseable {
     ApiServer api = new ApiServer(server, pool);
     new ApiRoutes(cluster, api.mapper).register(api);
     new ServiceRoutes(cluster, api.mapper).register(api);
+    new MetricsRoutes(cluster, api.mapper).register(api);
     server.setExecutor(pool);
     server.createContext("/", api::serve);
     server.start();
@@ -152,8 +161,8 @@ public final class ApiServer implements AutoCloseable {
       log.error("API request {} {} failed", exchange.getRequestMethod(), exchange.getRequestURI(), e);
       response = error(500, "internal error: " + e, null);
     }
-    byte[] bytes = mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(response.body());
-    exchange.getResponseHeaders().set("Content-Type", "application/json");
+    byte[] bytes = response.raw() != null ? response.raw() : mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(response.body());
+    exchange.getResponseHeaders().set("Content-Type", response.contentType());
     exchange.sendResponseHeaders(response.status(), bytes.length);
     try (OutputStream out = exchange.getResponseBody()) {
       out.write(bytes);

@@ -66,6 +66,7 @@ final class ClusterNode implements AutoCloseable {
   private final RaftCommandLog raft;
   private final ScheduledExecutorService timers;
   private final Map<String, Transport.Handler> handlers = new ConcurrentHashMap<>();
+  private volatile Map<String, String> baseMeta = Map.of();
 
   private ClusterNode(String nodeId, String clusterName, String advertiseHost, int port, String raftAddress, JoinToken token, boolean created,
       ClusterPki pki, TcpTransport transport, SwimMembership membership, RaftCommandLog raft, ScheduledExecutorService timers) {
@@ -214,6 +215,7 @@ final class ClusterNode implements AutoCloseable {
     });
     swim[0] = membership;
     ClusterNode node = new ClusterNode(nodeId, config.clusterName(), advertise, port, raftAddress, token, created, pki, transport, membership, raft, timers);
+    node.baseMeta = Map.copyOf(fullMeta);
     self[0] = node;
     node.handlers.put("swim.", membership.handler());
     membership.addSeeds(seeds);
@@ -525,6 +527,16 @@ final class ClusterNode implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Spreads this node's load summary with its membership news (it keeps its name, ports and consensus address). */
+  void publishLoad(Map<String, String> load) {
+    if (load.isEmpty()) {
+      return;
+    }
+    Map<String, String> meta = new java.util.LinkedHashMap<>(baseMeta);
+    meta.putAll(load);
+    membership.updateMeta(meta);
   }
 
   /** Leaves gracefully: peers mark this node LEFT. */

@@ -130,9 +130,11 @@ public final class CoreEngine implements HiveEngine {
             config.clock(), events::publish, settings, dataDir.resolve("volumes"), reporter);
     ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(daemon("hive-reconciler"));
 
+    Monitoring monitoring = Monitoring.create(base, nodeId, name, System.getenv());
+    events.subscribe(monitoring::count);
     ServiceDiscovery services = ServiceDiscovery.start(config, base, nodeId, commands::state);
     closeables.add(services);
-    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode, services);
+    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode, services, monitoring);
     events.publish(new HiveEvent(HiveEvent.Type.NODE_STARTED, config.clock().instant(), null, null, null,
         "node " + self.name() + " (" + nodeId + ") on " + dataDir));
     cluster.startLoop(base.duration("hive.reconcile.interval", Duration.ofMillis(250)));

@@ -62,4 +62,20 @@ final class InstanceCodec {
     }
     return result;
   }
+
+  static byte[] encodeSamples(java.util.Collection<dev.hive.core.monitor.InstanceSample> samples) {
+    try {
+      return JSON.writeValueAsBytes(List.copyOf(samples));
+    } catch (IOException e) {
+      throw new HiveException("cannot encode instance metrics", e);
+    }
+  }
+
+  static List<dev.hive.core.monitor.InstanceSample> decodeSamples(byte[] bytes) {
+    try {
+      return List.of(JSON.readValue(bytes, dev.hive.core.monitor.InstanceSample[].class));
+    } catch (IOException e) {
+      throw new HiveException("malformed instance metrics from a peer: " + e.getMessage());
+    }
+  }
 }

@@ -61,6 +61,7 @@ public final class LocalCluster implements Cluster {
   private final AppsImpl apps = new AppsImpl();
   private final ClusterNode clusterNode;
   private final ServiceDiscovery services;
+  private final Monitoring monitoring;
   private volatile String apiUrl;
   private volatile boolean closed;
 
@@ -75,9 +76,11 @@ public final class LocalCluster implements Cluster {
       ScheduledExecutorService loop,
       List<AutoCloseable> closeables,
       ClusterNode clusterNode,
-      ServiceDiscovery services) {
+      ServiceDiscovery services,
+      Monitoring monitoring) {
     this.clusterNode = clusterNode;
     this.services = services;
+    this.monitoring = monitoring;
     this.config = config;
     this.self = self;
     this.store = store;
@@ -113,6 +116,29 @@ public final class LocalCluster implements Cluster {
       }, sync, sync, TimeUnit.MILLISECONDS);
     }
     loop.scheduleWithFixedDelay(this::tickSafely, 0, tickInterval.toMillis(), TimeUnit.MILLISECONDS);
+    if (clusterNode != null) {
+      clusterNode.handle(INSTANCE_METRICS_TOPIC, (from, topic, payload) -> InstanceCodec.encodeSamples(monitoring.instances().values()));
+    }
+    // Sampling reads /proc and asks runtimes for stats, and pushing may wait on a slow API: its own thread.
+    ScheduledExecutorService sampler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "hive-monitor");
+      t.setDaemon(true);
+      return t;
+    });
+    closeables.add(sampler::shutdownNow);
+    long every = monitoring.interval().toMillis();
+    sampler.scheduleWithFixedDelay(this::sampleSafely, 0, every, TimeUnit.MILLISECONDS);
+  }
+
+  private void sampleSafely() {
+    try {
+      monitoring.sample(reconciler.instances(), runtimes::get);
+      if (clusterNode != null) {
+        clusterNode.publishLoad(monitoring.gossipSummary());
+      }
+    } catch (RuntimeException e) {
+      log.warn("sampling the node failed: {}", e.getMessage());
+    }
   }
 
   void setApiUrl(String url) {
@@ -162,6 +188,14 @@ public final class LocalCluster implements Cluster {
     for (Command command : SlotController.plan(commands.state(), liveness)) {
       try {
         commands.submit(command);
+        if (command instanceof Command.AssignSlots a) {
+          monitoring.placed(a.assignments().size());
+        } else if (command instanceof Command.UnassignSlots u) {
+          monitoring.healed((int) u.from().values().stream().filter(node -> {
+            dev.hive.api.NodeState st = liveness.apply(node);
+            return st == null || st == dev.hive.api.NodeState.DEAD || st == dev.hive.api.NodeState.LEFT;
+          }).count());
+        }
       } catch (NotFoundException | InvalidSpecException e) {
         // The state moved on since the plan (an app deleted meanwhile): the next pass plans afresh.
         log.debug("placement step skipped: {}", e.getMessage());
@@ -186,6 +220,49 @@ public final class LocalCluster implements Cluster {
 
   ClusterState state() {
     return commands.state();
+  }
+
+  /** Returns this node's metrics in the Prometheus text format. */
+  public String prometheusText() {
+    return monitoring.scrape();
+  }
+
+  /** Returns the latest resource samples of every instance in the cluster (asking each live member). */
+  public List<dev.hive.core.monitor.InstanceSample> instanceMetrics() {
+    List<dev.hive.core.monitor.InstanceSample> result = new ArrayList<>(monitoring.instances().values());
+    if (clusterNode != null) {
+      List<java.util.concurrent.CompletableFuture<byte[]>> answers = new ArrayList<>();
+      for (dev.hive.core.membership.Member m : clusterNode.members()) {
+        if (!m.id().equals(self.id()) && m.state() == dev.hive.api.NodeState.ALIVE) {
+          answers.add(clusterNode.transport().request(m.peer(), INSTANCE_METRICS_TOPIC, new byte[0], Duration.ofSeconds(3)));
+        }
+      }
+      for (java.util.concurrent.CompletableFuture<byte[]> answer : answers) {
+        try {
+          result.addAll(InstanceCodec.decodeSamples(answer.get(5, TimeUnit.SECONDS)));
+        } catch (Exception e) {
+          log.debug("a member did not send its instance metrics: {}", e.getMessage());
+        }
+      }
+    }
+    return result;
+  }
+
+  /** Returns a node's load summary: this node's latest sample, another's from membership gossip. */
+  public Map<String, String> loadOf(String nodeId) {
+    if (nodeId.equals(self.id()) || clusterNode == null) {
+      return nodeId.equals(self.id()) ? monitoring.gossipSummary() : Map.of();
+    }
+    return clusterNode.members().stream().filter(m -> m.id().equals(nodeId)).findFirst()
+        .map(m -> {
+          Map<String, String> load = new java.util.TreeMap<>();
+          m.meta().forEach((k, v) -> {
+            if (k.startsWith("load.")) {
+              load.put(k, v);
+            }
+          });
+          return (Map<String, String>) load;
+        }).orElse(Map.of());
   }
 
   /** Returns this node's service discovery: catalog, proxy and DNS. */
@@ -225,7 +302,10 @@ public final class LocalCluster implements Cluster {
 
   /** Returns the local node's facts, its runtimes and what they can do, for {@code hive node info}. */
   public Map<String, Object> nodeDetails() {
-    Map<String, Object> details = new LinkedHashMap<>(dev.hive.core.monitor.NodeFacts.snapshot());
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("hostname", dev.hive.core.monitor.NodeFacts.hostName());
+    details.putAll(monitoring.node().system());
+    details.put("java", System.getProperty("java.version"));
     details.put("dataDir", config.dataDir().toString());
     List<Map<String, Object>> runtimeDetails = new ArrayList<>();
     runtimes.createdRuntimes().forEach((name, runtime) -> {
@@ -245,6 +325,10 @@ public final class LocalCluster implements Cluster {
     serviceDetails.put("dnsPort", services.dns().map(d -> (Object) d.port()).orElse(null));
     serviceDetails.put("proxyAddress", services.proxy().isPresent() ? services.proxyAddress() : null);
     details.put("services", serviceDetails);
+    details.put("system", monitoring.node().system());
+    monitoring.latest().ifPresent(sample -> details.put("metrics", dev.hive.core.monitor.NodeMonitor.describe(sample)));
+    details.put("metricsHistory", monitoring.node().history().size());
+    monitoring.exporter().ifPresent(e -> details.put("monitoringExporter", e.stats()));
     details.put("availableRuntimes", runtimes.known());
     return details;
   }
@@ -352,6 +436,7 @@ public final class LocalCluster implements Cluster {
   }
 
   static final String INSTANCES_TOPIC = "hive.instances";
+  static final String INSTANCE_METRICS_TOPIC = "hive.instance-metrics";
   static final String LOGS_TOPIC = "hive.logs";
 
   /** Returns the instances this node runs. */
