@@ -87,18 +87,28 @@ public final class ServiceDns implements AutoCloseable {
     Name origin = domainName(domain);
     DatagramSocket udp = null;
     ServerSocket tcp = null;
-    try {
-      // With port 0, the UDP socket picks a port and TCP takes the same one.
-      udp = new DatagramSocket(new InetSocketAddress(host, port));
-      tcp = new ServerSocket();
-      tcp.setReuseAddress(true);
-      tcp.bind(new InetSocketAddress(host, udp.getLocalPort()), 64);
-    } catch (IOException e) {
-      if (udp != null) {
-        udp.close();
+    // With port 0, the UDP socket picks a port and TCP takes the same one; when TCP finds it taken, pick again.
+    for (int attempt = 0; tcp == null; attempt++) {
+      try {
+        udp = new DatagramSocket(new InetSocketAddress(host, port));
+        ServerSocket candidate = new ServerSocket();
+        candidate.setReuseAddress(true);
+        try {
+          candidate.bind(new InetSocketAddress(host, udp.getLocalPort()), 64);
+        } catch (IOException e) {
+          candidate.close();
+          throw e;
+        }
+        tcp = candidate;
+      } catch (IOException e) {
+        if (udp != null) {
+          udp.close();
+        }
+        if (port != 0 || attempt >= 20) {
+          throw new UnavailableException("the DNS server cannot listen on " + host + ":" + port + ": " + e.getMessage()
+              + "; choose another with hive daemon --dns-port (53 needs root), or -1 to turn DNS off", e);
+        }
       }
-      throw new UnavailableException("the DNS server cannot listen on " + host + ":" + port + ": " + e.getMessage()
-          + "; choose another with hive daemon --dns-port (53 needs root), or -1 to turn DNS off", e);
     }
     ExecutorService threads = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "hive-dns");

@@ -59,7 +59,9 @@ class ServiceDnsTest {
 
   @AfterEach
   void stop() {
-    dns.close();
+    if (dns != null) {
+      dns.close();
+    }
   }
 
   private Message ask(String name, int type) throws Exception {
