@@ -305,6 +305,8 @@ public final class LocalCluster implements Cluster {
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("hostname", dev.hive.core.monitor.NodeFacts.hostName());
     details.putAll(monitoring.node().system());
+    details.put("cpus", dev.hive.core.monitor.NodeFacts.cpus());
+    details.put("memoryTotalBytes", dev.hive.core.monitor.NodeFacts.memoryBytes());
     details.put("java", System.getProperty("java.version"));
     details.put("dataDir", config.dataDir().toString());
     List<Map<String, Object>> runtimeDetails = new ArrayList<>();
