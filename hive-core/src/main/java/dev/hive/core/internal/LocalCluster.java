@@ -230,23 +230,10 @@ public final class LocalCluster implements Cluster {
   /** Returns the latest resource samples of every instance in the cluster (asking each live member). */
   public List<dev.hive.core.monitor.InstanceSample> instanceMetrics() {
     List<dev.hive.core.monitor.InstanceSample> result = new ArrayList<>(monitoring.instances().values());
-    if (clusterNode != null) {
-      List<java.util.concurrent.CompletableFuture<byte[]>> answers = new ArrayList<>();
-      for (dev.hive.core.membership.Member m : clusterNode.members()) {
-        if (!m.id().equals(self.id()) && m.state() == dev.hive.api.NodeState.ALIVE) {
-          answers.add(clusterNode.transport().request(m.peer(), INSTANCE_METRICS_TOPIC, new byte[0], Duration.ofSeconds(3)));
-        }
-      }
-      for (java.util.concurrent.CompletableFuture<byte[]> answer : answers) {
-        try {
-          result.addAll(InstanceCodec.decodeSamples(answer.get(5, TimeUnit.SECONDS)));
-        } catch (Exception e) {
-          log.debug("a member did not send its instance metrics: {}", e.getMessage());
-        }
-      }
-    }
+    result.addAll(askLiveMembers(INSTANCE_METRICS_TOPIC, InstanceCodec::decodeSamples, "instance metrics"));
     return result;
   }
+
 
   /** Returns a node's load summary: this node's latest sample, another's from membership gossip. */
   public Map<String, String> loadOf(String nodeId) {
@@ -455,24 +442,36 @@ public final class LocalCluster implements Cluster {
   /** Returns every instance in the cluster (asking each live member), ordered by app then ordinal. */
   public List<Instance> instances() {
     List<Instance> result = new ArrayList<>(localInstances());
-    if (clusterNode != null) {
-      List<java.util.concurrent.CompletableFuture<byte[]>> answers = new ArrayList<>();
-      for (dev.hive.core.membership.Member m : clusterNode.members()) {
-        if (!m.id().equals(self.id()) && m.state() == dev.hive.api.NodeState.ALIVE) {
-          answers.add(clusterNode.transport().request(m.peer(), INSTANCES_TOPIC, new byte[0], Duration.ofSeconds(3)));
-        }
-      }
-      for (java.util.concurrent.CompletableFuture<byte[]> answer : answers) {
-        try {
-          result.addAll(InstanceCodec.decode(answer.get(5, TimeUnit.SECONDS)));
-        } catch (Exception e) {
-          log.debug("a member did not list its instances: {}", e.getMessage());
-        }
-      }
-    }
+    result.addAll(askLiveMembers(INSTANCES_TOPIC, InstanceCodec::decode, "instances"));
     result.sort(Comparator.comparing(Instance::app).thenComparingInt(Instance::ordinal));
     return result;
   }
+
+  /**
+   * Asks every other live member at once and gathers the decoded answers; a member that does not
+   * answer within seconds is left out (the caller shows what the others said).
+   */
+  private <T> List<T> askLiveMembers(String topic, java.util.function.Function<byte[], List<T>> decode, String what) {
+    List<T> result = new ArrayList<>();
+    if (clusterNode == null) {
+      return result;
+    }
+    List<java.util.concurrent.CompletableFuture<byte[]>> answers = new ArrayList<>();
+    for (dev.hive.core.membership.Member m : clusterNode.members()) {
+      if (!m.id().equals(self.id()) && m.state() == dev.hive.api.NodeState.ALIVE) {
+        answers.add(clusterNode.transport().request(m.peer(), topic, new byte[0], Duration.ofSeconds(3)));
+      }
+    }
+    for (java.util.concurrent.CompletableFuture<byte[]> answer : answers) {
+      try {
+        result.addAll(decode.apply(answer.get(5, TimeUnit.SECONDS)));
+      } catch (Exception e) {
+        log.debug("a member did not send its {}: {}", what, e.getMessage());
+      }
+    }
+    return result;
+  }
+
 
   /**
    * Returns the instance with this id.
