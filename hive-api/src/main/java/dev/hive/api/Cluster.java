@@ -18,6 +18,9 @@ public interface Cluster extends AutoCloseable {
   /** Returns the cluster's apps. */
   Apps apps();
 
+  /** Returns file and directory transfers from this node to others. */
+  Transfers transfers();
+
   /**
    * Drains a node: nothing new is placed on it and its replicas move to other nodes one slot at a
    * time (for a stateful app, never leaving a majority of its ordinals down). {@code enable=false}

@@ -12,6 +12,16 @@ import java.util.concurrent.CompletableFuture;
  * passes {@code TransportCompatibilityKit} from hive-spi's test-jar.
  */
 public interface Transport extends AutoCloseable {
+  /**
+   * A two-way byte stream between two nodes, for bulk data that should not be framed or copied
+   * per message (file transfers). Reads return what has arrived; writes send all of the buffer
+   * before returning. Closing it ends the stream for both sides.
+   */
+  interface Channel extends java.nio.channels.ByteChannel {
+    /** Returns the id of the node at the other end, as authenticated by the transport. */
+    String peerNodeId();
+  }
+
   /** Answers requests that arrive at this node. Called on the transport's threads, concurrently. */
   interface Handler {
     /**
@@ -32,6 +42,16 @@ public interface Transport extends AutoCloseable {
      */
     default byte[] handleStream(String fromNode, String topic, InputStream body) throws IOException {
       throw new dev.hive.api.HiveException("this node takes no stream on topic '" + topic + "'");
+    }
+
+    /**
+     * Takes over a channel the caller opened with {@link Transport#openChannel}. It is called on
+     * a thread that belongs to this channel; the channel is closed when this returns.
+     *
+     * @throws IOException when the channel fails; the channel is closed and nothing else happens
+     */
+    default void handleChannel(String fromNode, String topic, Channel channel) throws IOException {
+      channel.close();
     }
   }
 
@@ -60,6 +80,17 @@ public interface Transport extends AutoCloseable {
    * Fails as {@link #request} does.
    */
   CompletableFuture<byte[]> stream(DiscoveredPeer target, String topic, InputStream body, Duration timeout);
+
+  /**
+   * Opens a {@link Channel} to a peer, whose handler takes it over in {@link
+   * Handler#handleChannel}. Authenticated and encrypted as requests are.
+   *
+   * <p>The future fails with {@link dev.hive.api.UnavailableException} when the peer cannot be
+   * reached, and with a {@link dev.hive.api.HiveException} when this transport has no channels.
+   */
+  default CompletableFuture<Channel> openChannel(DiscoveredPeer target, String topic, Duration timeout) {
+    return CompletableFuture.failedFuture(new dev.hive.api.HiveException("the " + name() + " transport has no channels"));
+  }
 
   /** Stops listening and closes connections; pending requests fail. */
   @Override

@@ -33,6 +33,7 @@ import picocli.CommandLine.Spec;
       HiveCli.AppCommand.class,
       HiveCli.NodeCommand.class,
       HiveCli.ServiceCommand.class,
+      TransferCommand.class,
       HiveCli.Health.class,
       HiveCli.Join.class,
       HiveCli.ClusterCommand.class,

@@ -167,7 +167,17 @@ final class ClusterNode implements AutoCloseable {
     TcpTransport transport = new TcpTransport(nodeId, TlsContexts.member(pki, token), pki.caCertificate());
     closeables.add(transport);
     ClusterNode[] self = new ClusterNode[1];
-    int port = transport.listen(config.bindAddress(), config.port(), (from, topic, payload) -> self[0].dispatch(from, topic, payload));
+    int port = transport.listen(config.bindAddress(), config.port(), new Transport.Handler() {
+      @Override
+      public byte[] handle(String from, String topic, byte[] payload) {
+        return self[0].dispatch(from, topic, payload);
+      }
+
+      @Override
+      public void handleChannel(String from, String topic, Transport.Channel channel) throws java.io.IOException {
+        self[0].dispatchChannel(from, topic, channel);
+      }
+    });
     int raftPort = config.port() == 0 ? freePort() : config.port() + 1;
     String raftAddress = advertise + ":" + raftPort;
 
@@ -349,6 +359,16 @@ final class ClusterNode implements AutoCloseable {
       }
     }
     throw new HiveException("no handler for topic " + topic);
+  }
+
+  private void dispatchChannel(String from, String topic, Transport.Channel channel) throws java.io.IOException {
+    for (Map.Entry<String, Transport.Handler> h : handlers.entrySet()) {
+      if (topic.startsWith(h.getKey())) {
+        h.getValue().handleChannel(from, topic, channel);
+        return;
+      }
+    }
+    channel.close();
   }
 
   private static DiscoveredPeer askForConfiguration(Transport transport, List<DiscoveredPeer> seeds, List<RaftCommandLog.Peer> into, Duration timeout) {

@@ -134,7 +134,9 @@ public final class CoreEngine implements HiveEngine {
     events.subscribe(monitoring::count);
     ServiceDiscovery services = ServiceDiscovery.start(config, base, nodeId, commands::state);
     closeables.add(services);
-    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode, services, monitoring);
+    TransferService transfers = new TransferService(config, base, nodeId, commands::state);
+    closeables.add(transfers);
+    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode, services, monitoring, transfers);
     events.publish(new HiveEvent(HiveEvent.Type.NODE_STARTED, config.clock().instant(), null, null, null,
         "node " + self.name() + " (" + nodeId + ") on " + dataDir));
     cluster.startLoop(base.duration("hive.reconcile.interval", Duration.ofMillis(250)));

@@ -62,6 +62,7 @@ public final class LocalCluster implements Cluster {
   private final ClusterNode clusterNode;
   private final ServiceDiscovery services;
   private final Monitoring monitoring;
+  private final TransferService transfers;
   private volatile String apiUrl;
   private volatile boolean closed;
 
@@ -77,7 +78,9 @@ public final class LocalCluster implements Cluster {
       List<AutoCloseable> closeables,
       ClusterNode clusterNode,
       ServiceDiscovery services,
-      Monitoring monitoring) {
+      Monitoring monitoring,
+      TransferService transfers) {
+    this.transfers = transfers;
     this.clusterNode = clusterNode;
     this.services = services;
     this.monitoring = monitoring;
@@ -105,6 +108,7 @@ public final class LocalCluster implements Cluster {
     }
     services.proxy().ifPresent(proxy -> reconciler.countConnectionsWith(proxy::openConnections));
     if (clusterNode != null) {
+      transfers.attach(clusterNode);
       services.attach(clusterNode);
       long sync = services.syncInterval().toMillis();
       loop.scheduleWithFixedDelay(() -> {
@@ -139,6 +143,11 @@ public final class LocalCluster implements Cluster {
     } catch (RuntimeException e) {
       log.warn("sampling the node failed: {}", e.getMessage());
     }
+  }
+
+  @Override
+  public TransferService transfers() {
+    return transfers;
   }
 
   void setApiUrl(String url) {

@@ -46,4 +46,19 @@ public final class Sizes {
       throw new InvalidSpecException(field, "'" + text + "' is not a size; write e.g. 256M, 1G or a number of bytes");
     }
   }
+
+  /** Returns a byte count for people: {@code 1.5 GiB}, {@code 300 KiB}, {@code 12 B}. */
+  public static String human(long bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = bytes;
+    int u = -1;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return String.format(Locale.ROOT, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+  }
 }

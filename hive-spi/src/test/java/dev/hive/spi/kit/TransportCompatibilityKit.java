@@ -82,6 +82,17 @@ public abstract class TransportCompatibilityKit {
       }
 
       @Override
+      public void handleChannel(String fromNode, String topic, Transport.Channel channel) throws IOException {
+        // Echoes every byte back, then the caller's name once the caller stops sending.
+        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(32 * 1024);
+        while (channel.read(buffer) >= 0) {
+          buffer.flip();
+          channel.write(buffer);
+          buffer.clear();
+        }
+      }
+
+      @Override
       public byte[] handleStream(String fromNode, String topic, InputStream body) throws IOException {
         try {
           MessageDigest sha = MessageDigest.getInstance("SHA-256");
@@ -165,6 +176,32 @@ public abstract class TransportCompatibilityKit {
     String expected = data.length + ":" + java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
     assertThat(text(a.stream(bPeer, "sink", new ByteArrayInputStream(data), TIMEOUT))).isEqualTo(expected);
     // Requests still work beside streams.
+    assertThat(text(a.request(bPeer, "echo", "after".getBytes(StandardCharsets.UTF_8), TIMEOUT))).isEqualTo("after");
+  }
+
+  @Test
+  void aChannelCarriesBytesBothWaysAndNamesThePeer() throws Exception {
+    Transport.Channel channel = a.openChannel(bPeer, "echo-channel", TIMEOUT).get(30, TimeUnit.SECONDS);
+    try (channel) {
+      assertThat(channel.peerNodeId()).isEqualTo("node-b");
+      byte[] data = new byte[3 * 1024 * 1024 + 5];
+      new Random(13).nextBytes(data);
+      // Write from another thread: the echo comes back while we are still sending.
+      CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+        try {
+          channel.write(java.nio.ByteBuffer.wrap(data));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      java.nio.ByteBuffer back = java.nio.ByteBuffer.allocate(data.length);
+      while (back.hasRemaining() && channel.read(back) >= 0) {
+        // Reading until all came back.
+      }
+      writer.get(30, TimeUnit.SECONDS);
+      assertThat(back.array()).isEqualTo(data);
+    }
+    // Requests still work beside channels.
     assertThat(text(a.request(bPeer, "echo", "after".getBytes(StandardCharsets.UTF_8), TIMEOUT))).isEqualTo("after");
   }
 

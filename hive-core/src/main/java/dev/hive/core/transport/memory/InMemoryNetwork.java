@@ -124,6 +124,34 @@ public final class InMemoryNetwork {
       });
     }
 
+    @Override
+    public CompletableFuture<Channel> openChannel(DiscoveredPeer target, String topic, Duration timeout) {
+      String key = target.host() + ":" + target.port();
+      Handler handler = listeners.get(key);
+      if (handler == null || cut.contains(nodeId) || cut.contains(nodeAt.get(key))) {
+        return CompletableFuture.failedFuture(new UnavailableException("cannot reach node " + target.nodeId() + " at " + key));
+      }
+      try {
+        // Two OS pipes, one per direction: real blocking byte streams inside one process.
+        java.nio.channels.Pipe toPeer = java.nio.channels.Pipe.open();
+        java.nio.channels.Pipe fromPeer = java.nio.channels.Pipe.open();
+        PipeChannel peerEnd = new PipeChannel(nodeId, toPeer.source(), fromPeer.sink());
+        PipeChannel ourEnd = new PipeChannel(target.nodeId(), fromPeer.source(), toPeer.sink());
+        Thread t = new Thread(() -> {
+          try (peerEnd) {
+            handler.handleChannel(nodeId, topic, peerEnd);
+          } catch (IOException | RuntimeException e) {
+            // The handler's channel failed; closing it tells the opener.
+          }
+        }, "hive-memory-channel");
+        t.setDaemon(true);
+        t.start();
+        return CompletableFuture.completedFuture(ourEnd);
+      } catch (IOException e) {
+        return CompletableFuture.failedFuture(new HiveException("cannot open a pipe: " + e.getMessage(), e));
+      }
+    }
+
     private CompletableFuture<byte[]> deliver(DiscoveredPeer target, Duration timeout, java.util.function.Function<Handler, byte[]> call) {
       String key = target.host() + ":" + target.port();
       Handler handler = listeners.get(key);
@@ -161,6 +189,48 @@ public final class InMemoryNetwork {
         listeners.remove(address);
         nodeAt.remove(address);
       }
+    }
+  }
+
+  private static final class PipeChannel implements Transport.Channel {
+    private final String peer;
+    private final java.nio.channels.Pipe.SourceChannel source;
+    private final java.nio.channels.Pipe.SinkChannel sink;
+
+    PipeChannel(String peer, java.nio.channels.Pipe.SourceChannel source, java.nio.channels.Pipe.SinkChannel sink) {
+      this.peer = peer;
+      this.source = source;
+      this.sink = sink;
+    }
+
+    @Override
+    public String peerNodeId() {
+      return peer;
+    }
+
+    @Override
+    public int read(java.nio.ByteBuffer dst) throws IOException {
+      return source.read(dst);
+    }
+
+    @Override
+    public int write(java.nio.ByteBuffer src) throws IOException {
+      int n = src.remaining();
+      while (src.hasRemaining()) {
+        sink.write(src);
+      }
+      return n;
+    }
+
+    @Override
+    public boolean isOpen() {
+      return source.isOpen() && sink.isOpen();
+    }
+
+    @Override
+    public void close() throws IOException {
+      source.close();
+      sink.close();
     }
   }
 }

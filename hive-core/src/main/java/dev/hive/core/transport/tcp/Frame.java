@@ -18,6 +18,8 @@ record Frame(byte type, long id, String topic, byte[] payload) {
   static final byte STREAM_OPEN = 4;
   static final byte STREAM_DATA = 5;
   static final byte STREAM_END = 6;
+  /** Opens a channel: after it the connection carries raw bytes both ways, no more frames. */
+  static final byte CHANNEL_OPEN = 7;
 
   static final int MAX_TOPIC = 256;
   static final int MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -45,7 +47,7 @@ record Frame(byte type, long id, String topic, byte[] payload) {
    */
   static Frame read(DataInputStream in) throws IOException {
     byte type = in.readByte();
-    if (type < REQUEST || type > STREAM_END) {
+    if (type < REQUEST || type > CHANNEL_OPEN) {
       throw new ProtocolException("unknown frame type " + type);
     }
     long id = in.readLong();
