@@ -6,6 +6,7 @@
 #   kill, ps (procps)     signals a workload's whole process group
 #   dig (bind9-dnsutils)  asks the service DNS server, as users would
 #   prometheus_client     a real parser of the /metrics text format (python3-prometheus-client)
+#   rsync                 the baseline the transfer benchmark compares against (an rsync daemon on loopback)
 # Re-running it is harmless. Needs root (or sudo) only when something must be installed.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ command -v kill >/dev/null 2>&1 || need+=(procps)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v dig >/dev/null 2>&1 || need+=(bind9-dnsutils)
 /usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 || need+=(python3-prometheus-client)
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-host: installing ${need[*]}"

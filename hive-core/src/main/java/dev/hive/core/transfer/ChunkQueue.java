@@ -67,6 +67,10 @@ final class ChunkQueue {
     notifyAll();
   }
 
+  synchronized boolean aborted() {
+    return aborted;
+  }
+
   /** Returns true when every chunk is verified. */
   synchronized boolean complete() {
     return !aborted && pending.isEmpty() && inFlight == 0;

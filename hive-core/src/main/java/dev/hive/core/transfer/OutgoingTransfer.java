@@ -378,18 +378,6 @@ public final class OutgoingTransfer implements Transfer {
 
   private void runStreams(ChunkQueue q, String token, int plainPort, int streams) throws IOException, InterruptedException {
     byte[] hello = ByteBuffer.allocate(DataProtocol.HELLO_BYTES).putInt(DataProtocol.MAGIC).put(HexFormat.of().parseHex(token)).array();
-    List<ByteChannel> channels = new ArrayList<>();
-    try {
-      for (int s = 0; s < streams; s++) {
-        ByteChannel c = options.encrypted() ? link.openChannel() : plainChannel(plainPort);
-        channels.add(c);
-        openChannels.add(c);
-        DataProtocol.writeFully(c, ByteBuffer.wrap(hello));
-      }
-    } catch (IOException | RuntimeException e) {
-      closeChannels();
-      throw e;
-    }
     FileChannel[] files = new FileChannel[paths.size()];
     StreamError firstError = new StreamError();
     RateLimiter limiter = options.bandwidthLimit() > 0 ? RateLimiter.system(options.bandwidthLimit()) : null;
@@ -398,29 +386,47 @@ public final class OutgoingTransfer implements Transfer {
       for (int f = 0; f < files.length; f++) {
         files[f] = FileChannel.open(paths.get(f), StandardOpenOption.READ);
       }
-      for (ByteChannel c : channels) {
-        Thread writer = new Thread(() -> {
+      // Each stream opens its own channel and starts sending as soon as it is open: the first
+      // chunk does not wait for every handshake.
+      for (int s = 0; s < streams; s++) {
+        threads.add(new Thread(() -> {
+          Thread reader = null;
           try {
+            ByteChannel c = options.encrypted() ? link.openChannel() : plainChannel(plainPort);
+            openChannels.add(c);
+            if (q.aborted()) {
+              c.close();
+              return;
+            }
+            DataProtocol.writeFully(c, ByteBuffer.wrap(hello));
+            reader = new Thread(() -> {
+              try {
+                readVerdicts(q, c);
+              } catch (IOException | RuntimeException e) {
+                if (!q.complete()) {
+                  firstError.offer(e);
+                  q.abort();
+                  closeChannels();
+                }
+              }
+            }, "hive-transfer-verdicts");
+            reader.setDaemon(true);
+            reader.start();
             sendChunks(q, c, files, limiter);
+            reader.join();
           } catch (IOException | InterruptedException | RuntimeException e) {
             firstError.offer(e);
             q.abort();
             closeChannels();
-          }
-        }, "hive-transfer-out");
-        Thread reader = new Thread(() -> {
-          try {
-            readVerdicts(q, c);
-          } catch (IOException | RuntimeException e) {
-            if (!q.complete()) {
-              firstError.offer(e);
-              q.abort();
-              closeChannels();
+            if (reader != null) {
+              try {
+                reader.join();
+              } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+              }
             }
           }
-        }, "hive-transfer-verdicts");
-        threads.add(writer);
-        threads.add(reader);
+        }, "hive-transfer-out"));
       }
       threads.forEach(t -> {
         t.setDaemon(true);

@@ -40,7 +40,6 @@ final class ReceiveSession {
   private int[] unrecorded = new int[64];
   private int unrecordedCount;
   private int openStreams;
-  private volatile long firstByteNanos;
   private volatile boolean committed;
 
   private ReceiveSession(ReceiveRoot root, TransferManifest manifest, String fromNode, String token, Path dir) throws IOException {
@@ -119,10 +118,6 @@ final class ReceiveSession {
     return verifiedBytes;
   }
 
-  long firstByteNanos() {
-    return firstByteNanos;
-  }
-
   synchronized void streamOpened() {
     openStreams++;
   }
@@ -148,9 +143,6 @@ final class ReceiveSession {
     }
     if (data.remaining() != layout.length(index)) {
       throw new DataProtocol.ProtocolException("chunk " + index + " carries " + data.remaining() + " bytes but the manifest makes it " + layout.length(index));
-    }
-    if (firstByteNanos == 0) {
-      firstByteNanos = System.nanoTime();
     }
     sha.reset();
     int start = data.position();

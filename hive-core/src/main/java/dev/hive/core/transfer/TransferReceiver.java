@@ -53,6 +53,12 @@ public final class TransferReceiver implements AutoCloseable {
   private final Map<String, ReceiveSession> byToken = new ConcurrentHashMap<>();
   private final ScheduledExecutorService flusher;
   private final SecureRandom random = new SecureRandom();
+  private final Map<String, Long> firstBytes = new java.util.LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+      return size() > 256;
+    }
+  };
   private volatile ServerSocketChannel plain;
   private volatile ArrivalHook hook;
   private volatile boolean closed;
@@ -191,10 +197,11 @@ public final class TransferReceiver implements AutoCloseable {
     };
   }
 
-  /** When the first data byte of a transfer arrived here (System.nanoTime), 0 if none yet. */
+  /** When the first chunk header of a recent transfer arrived here (System.nanoTime), 0 if none did. */
   public long firstByteNanos(String id) {
-    ReceiveSession s = byId.get(id);
-    return s == null ? 0 : s.firstByteNanos();
+    synchronized (firstBytes) {
+      return firstBytes.getOrDefault(id, 0L);
+    }
   }
 
   /**
@@ -247,6 +254,9 @@ public final class TransferReceiver implements AutoCloseable {
       }
       if (type != DataProtocol.CHUNK) {
         throw new DataProtocol.ProtocolException("unknown data frame type " + type);
+      }
+      synchronized (firstBytes) {
+        firstBytes.putIfAbsent(session.manifest.id(), System.nanoTime());
       }
       header.limit(DataProtocol.CHUNK_HEADER_BYTES);
       DataProtocol.readFully(channel, header);
