@@ -101,10 +101,22 @@ fi
 if [ "$(podman image inspect --format '{{.Config.WorkingDir}}' "$IMAGE" 2>/dev/null)" != /var/www ]; then
   podman import -q --change 'CMD ["/bin/sh"]' --change 'WORKDIR /var/www' "$rootfs_tar" "$IMAGE" >/dev/null
 fi
+# A service started from a directory that was deleted since (an earlier clone) answers pings but
+# cannot start containers: conmon fails to "get working directory". Replace it.
+stale_cwd() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [ -d "/proc/$pid" ] && readlink "/proc/$pid/cwd" | grep -q '(deleted)$'
+}
+if stale_cwd "$PID_DIR/podman.pid"; then
+  log "restarting podman's service: its working directory was deleted"
+  kill "$(cat "$PID_DIR/podman.pid")" && sleep 1
+fi
 if ! curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1; then
   mkdir -p "$(dirname "$PODMAN_SOCK")"
   rm -f "$PODMAN_SOCK"
-  nohup podman system service --time=0 "unix://$PODMAN_SOCK" >"$LOG_DIR/podman-service.log" 2>&1 &
+  # From /, so that the service and the conmon processes it starts never sit in a deleted directory.
+  (cd / && exec nohup podman system service --time=0 "unix://$PODMAN_SOCK" >"$LOG_DIR/podman-service.log" 2>&1) &
   echo $! > "$PID_DIR/podman.pid"
   for _ in $(seq 100); do curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done
   curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null || { log "podman's service did not answer on $PODMAN_SOCK; see $LOG_DIR/podman-service.log" >&2; exit 1; }
@@ -115,8 +127,12 @@ fi
 # engine's own to be sure the two agree.
 docker_cli=/usr/bin/docker
 [ -x "$docker_cli" ] || docker_cli=docker
+if stale_cwd "$PID_DIR/dockerd.pid"; then
+  log "restarting dockerd: its working directory was deleted"
+  kill "$(cat "$PID_DIR/dockerd.pid")" && sleep 2
+fi
 if ! curl -sf --unix-socket "$DOCKER_SOCK" http://d/_ping >/dev/null 2>&1; then
-  nohup dockerd --iptables=false -H "unix://$DOCKER_SOCK" >"$LOG_DIR/dockerd.log" 2>&1 &
+  (cd / && exec nohup dockerd --iptables=false -H "unix://$DOCKER_SOCK" >"$LOG_DIR/dockerd.log" 2>&1) &
   echo $! > "$PID_DIR/dockerd.pid"
   for _ in $(seq 200); do curl -sf --unix-socket "$DOCKER_SOCK" http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done
   curl -sf --unix-socket "$DOCKER_SOCK" http://d/_ping >/dev/null || { log "dockerd did not answer on $DOCKER_SOCK; see $LOG_DIR/dockerd.log" >&2; exit 1; }
