@@ -474,6 +474,7 @@ public final class OutgoingTransfer implements Transfer {
   private void sendChunks(ChunkQueue q, ByteChannel out, FileChannel[] files, RateLimiter limiter) throws IOException, InterruptedException {
     ByteBuffer data = buffers.take(manifest.chunkSize());
     ByteBuffer header = ByteBuffer.allocateDirect(DataProtocol.CHUNK_HEADER_BYTES);
+    ByteBuffer hashSlot = ByteBuffer.allocateDirect(32);
     MessageDigest sha = TransferReceiver.sha256();
     FileChannel hashFile = FileChannel.open(storeDir.resolve(id + ".hashes"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     boolean zeroCopy = out instanceof SocketChannel;
@@ -482,7 +483,8 @@ public final class OutgoingTransfer implements Transfer {
       while ((i = q.take()) >= 0) {
         FileChannel file = files[layout.file(i)];
         hashChunk(file, i, data, sha);
-        hashFile.write(ByteBuffer.wrap(hashes, i * 32, 32), i * 32L);
+        hashSlot.clear().put(hashes, i * 32, 32).flip();
+        hashFile.write(hashSlot, i * 32L);
         if (limiter != null) {
           limiter.acquire(layout.length(i));
         }

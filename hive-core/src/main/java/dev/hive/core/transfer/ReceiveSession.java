@@ -134,10 +134,11 @@ final class ReceiveSession {
    * Checks one chunk against its hash and, if it matches, writes it in place.
    *
    * @param data the chunk, from position to limit; consumed
+   * @param actual 32 bytes the stream reuses for the computed hash (no garbage per chunk)
    * @return false if it does not match its hash
    * @throws DataProtocol.ProtocolException if the chunk does not fit the manifest
    */
-  boolean accept(int index, byte[] expected, ByteBuffer data, MessageDigest sha) throws IOException {
+  boolean accept(int index, byte[] expected, ByteBuffer data, MessageDigest sha, byte[] actual) throws IOException {
     if (index < 0 || index >= layout.count()) {
       throw new DataProtocol.ProtocolException("chunk " + index + " is outside the manifest's " + layout.count() + " chunks");
     }
@@ -147,7 +148,11 @@ final class ReceiveSession {
     sha.reset();
     int start = data.position();
     sha.update(data);
-    byte[] actual = sha.digest();
+    try {
+      sha.digest(actual, 0, 32);
+    } catch (java.security.DigestException e) {
+      throw new IllegalStateException(e);
+    }
     if (!MessageDigest.isEqual(actual, expected)) {
       return false;
     }

@@ -244,6 +244,7 @@ public final class TransferReceiver implements AutoCloseable {
     ByteBuffer header = ByteBuffer.allocate(DataProtocol.CHUNK_HEADER_BYTES);
     ByteBuffer reply = ByteBuffer.allocate(DataProtocol.REPLY_BYTES);
     byte[] expected = new byte[32];
+    byte[] actual = new byte[32];
     MessageDigest sha = sha256();
     while (true) {
       header.clear().limit(1);
@@ -274,7 +275,7 @@ public final class TransferReceiver implements AutoCloseable {
       if (h != null) {
         h.arrived(session.manifest.id(), index, data);
       }
-      boolean ok = session.accept(index, expected, data, sha);
+      boolean ok = session.accept(index, expected, data, sha, actual);
       reply.clear();
       reply.put(ok ? DataProtocol.ACK : DataProtocol.NACK).putInt(index).flip();
       DataProtocol.writeFully(channel, reply);
