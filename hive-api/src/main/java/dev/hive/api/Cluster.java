@@ -18,6 +18,9 @@ public interface Cluster extends AutoCloseable {
   /** Returns the cluster's apps. */
   Apps apps();
 
+  /** Returns the cluster's virtual machines. */
+  Vms vms();
+
   /** Returns file and directory transfers from this node to others. */
   Transfers transfers();
 

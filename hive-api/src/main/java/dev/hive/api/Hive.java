@@ -45,6 +45,7 @@ public final class Hive {
     double cpus;
     long memoryBytes;
     String runtime;
+    String vmRuntime;
     String store;
     final List<HivePlugin> plugins = new ArrayList<>();
     Clock clock = Clock.systemUTC();
@@ -170,6 +171,17 @@ public final class Hive {
      */
     public Builder runtime(String name) {
       this.runtime = checkPluginName("runtime", name);
+      return this;
+    }
+
+    /**
+     * Gives the node a VM runtime by name, e.g. {@code libvirt} (default: none; a node without one
+     * runs no VMs). Its settings, such as {@code hive.libvirt.uri}, go through {@link #setting}.
+     *
+     * @throws InvalidSpecException if blank
+     */
+    public Builder vmRuntime(String name) {
+      this.vmRuntime = checkPluginName("vm-runtime", name);
       return this;
     }
 

@@ -21,6 +21,7 @@ public final class HiveConfig {
   private final double cpus;
   private final long memoryBytes;
   private final String runtime;
+  private final String vmRuntime;
   private final String store;
   private final List<HivePlugin> plugins;
   private final Clock clock;
@@ -49,6 +50,7 @@ public final class HiveConfig {
     this.cpus = b.cpus;
     this.memoryBytes = b.memoryBytes;
     this.runtime = b.runtime;
+    this.vmRuntime = b.vmRuntime;
     this.store = b.store;
     this.plugins = List.copyOf(b.plugins);
     this.clock = b.clock;
@@ -103,6 +105,11 @@ public final class HiveConfig {
   /** Returns the default runtime's name, if one was chosen; otherwise providers are tried by priority. */
   public Optional<String> runtime() {
     return Optional.ofNullable(runtime);
+  }
+
+  /** Returns the VM runtime's name, if the node has one. */
+  public Optional<String> vmRuntime() {
+    return Optional.ofNullable(vmRuntime);
   }
 
   /** Returns the store's name, if one was chosen; otherwise providers are tried by priority. */

@@ -24,7 +24,11 @@ public final class HiveEvent {
     /** A workload that survived an agent restart was adopted. */
     INSTANCE_ADOPTED,
     /** A node was drained, or its drain ended. */
-    NODE_DRAINED
+    NODE_DRAINED,
+    /** A VM was created, changed state or was removed; the message says which. */
+    VM_CHANGED,
+    /** A VM migration started, ended or rolled back; the message says which. */
+    VM_MIGRATION
   }
 
   private final Type type;

@@ -1,6 +1,6 @@
 /**
- * VM runtime `libvirt` for QEMU/KVM guests, with cold, warm and live migration.
- *
- * <p>Nothing is implemented here yet: this module arrives with the issue "VMs and migration".
+ * VM runtime {@code libvirt} for QEMU/KVM guests on libvirt-java: define, start, stop, suspend,
+ * resume, save and restore, statistics, and peer-to-peer live migration with progress. Cold and
+ * warm migration are composed from these by hive-core's migration engine.
  */
 package dev.hive.backend.libvirt;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Decides what a test does when the daemon or tool it drives is missing: on a developer's machine
  * it is skipped with the reason; under {@code CI=true} it fails, because CI's setup
- * ({@code scripts/setup-containers.sh}) was supposed to provide it and a skip would hide that.
+ * ({@code scripts/setup-containers.sh}, {@code scripts/setup-vms.sh}) was supposed to provide it and a skip would hide that.
  */
 public final class RequiredRuntime {
   private RequiredRuntime() {}
@@ -21,7 +21,7 @@ public final class RequiredRuntime {
     if (available) {
       return;
     }
-    String message = what + " is not available here: " + why + "; scripts/setup-containers.sh installs and starts it";
+    String message = what + " is not available here: " + why + "; the project's scripts/setup-containers.sh and scripts/setup-vms.sh install and start it";
     if (underCi()) {
       fail("CI=true and " + message);
     }
