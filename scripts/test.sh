@@ -13,4 +13,12 @@ if ! scripts/setup-containers.sh; then
   fi
   echo "test.sh: no container runtimes here; the docker and podman tests will be skipped" >&2
 fi
+# Two libvirt daemons and a bootable guest for the VM and migration tests, the same rule.
+if ! scripts/setup-vms.sh; then
+  if [ "${CI:-}" = true ]; then
+    echo "test.sh: CI=true and the libvirt daemons could not be set up" >&2
+    exit 1
+  fi
+  echo "test.sh: no libvirt here; the VM tests will be skipped" >&2
+fi
 exec mvn -B -ntp verify "$@"

@@ -58,6 +58,7 @@ final class LibvirtVmRuntime implements VmRuntime {
   private final List<BiConsumer<String, VmState>> listeners = new CopyOnWriteArrayList<>();
   private final Map<String, VmState> lastStates = new HashMap<>();
   private final ScheduledExecutorService watcher;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
   LibvirtVmRuntime(String uri, String migrationUri, String cluster, String domainType, Path serialDir) {
     this.uri = uri;
@@ -500,6 +501,9 @@ final class LibvirtVmRuntime implements VmRuntime {
 
   @Override
   public void close() {
+    if (closed.getAndSet(true)) {
+      return;
+    }
     watcher.shutdownNow();
     peers.values().forEach(LibvirtVmRuntime::closeQuietly);
     closeQuietly(conn);

@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
       HiveCli.AppCommand.class,
       HiveCli.NodeCommand.class,
       HiveCli.ServiceCommand.class,
-      TransferCommand.class,
+      TransferCommand.class, VmCommand.class,
       HiveCli.Health.class,
       HiveCli.Join.class,
       HiveCli.ClusterCommand.class,
@@ -159,6 +159,16 @@ public final class HiveCli implements Runnable {
     @Option(names = "--memory", description = "memory this node offers to workloads, e.g. 8G (default: detected)")
     String memory;
 
+    @Option(names = "--vm-runtime", description = "the node's VM runtime, e.g. libvirt (default: none, the node runs no VMs)")
+    String vmRuntime;
+
+    @Option(names = "--libvirt-uri", description = "the libvirt daemon to drive (default: qemu:///system)")
+    String libvirtUri;
+
+    @Option(names = "--libvirt-migration-uri", description = "where other nodes' libvirt reaches this one for live migration, "
+        + "e.g. qemu+tcp://10.0.0.2/system (default: --libvirt-uri)")
+    String libvirtMigrationUri;
+
     @Override
     public void run() {
       Hive.Builder builder = Hive.builder().httpPort(httpPort).clusterName(clusterName).port(port).bindAddress(bind).seeds(seeds);
@@ -187,6 +197,17 @@ public final class HiveCli implements Runnable {
       }
       if (runtime != null) {
         builder.runtime(runtime);
+      }
+      if (vmRuntime != null) {
+        builder.vmRuntime(vmRuntime);
+      } else if (libvirtUri != null || libvirtMigrationUri != null) {
+        throw new CliException("--libvirt-uri and --libvirt-migration-uri need --vm-runtime libvirt");
+      }
+      if (libvirtUri != null) {
+        builder.setting("hive.libvirt.uri", libvirtUri);
+      }
+      if (libvirtMigrationUri != null) {
+        builder.setting("hive.libvirt.migration-uri", libvirtMigrationUri);
       }
       if (dnsPort < -1 || dnsPort > 65535) {
         throw new CliException("--dns-port " + dnsPort + " is not a port; use 1-65535, 0 for any free port, or -1 for no DNS server");

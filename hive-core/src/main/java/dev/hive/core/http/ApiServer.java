@@ -117,6 +117,7 @@ public final class ApiServer implements AutoCloseable {
     new ServiceRoutes(cluster, api.mapper).register(api);
     new MetricsRoutes(cluster, api.mapper).register(api);
     new TransferRoutes(cluster, api.mapper).register(api);
+    new VmRoutes(cluster, api.mapper).register(api);
     server.setExecutor(pool);
     server.createContext("/", api::serve);
     server.start();

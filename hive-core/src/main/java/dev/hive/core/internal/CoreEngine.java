@@ -19,6 +19,9 @@ import dev.hive.spi.ProviderSelection;
 import dev.hive.spi.Store;
 import dev.hive.spi.StoreProvider;
 import dev.hive.spi.WorkloadRuntimeProvider;
+import dev.hive.spi.VmRuntime;
+import dev.hive.spi.VmRuntimeProvider;
+import java.util.function.Function;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -108,7 +111,24 @@ public final class CoreEngine implements HiveEngine {
       closeables.add(local);
       commands = local;
     }
-    NodeRecord self = new NodeRecord(nodeId, name, address, cpus, memory, config.labels(), runtimes.names(), config.clock().millis(), config.taints(), false);
+    VmRuntime vmRuntime = null;
+    Function<String, VmRuntime> peerVmRuntime = null;
+    if (config.vmRuntime().isPresent()) {
+      ProviderSelection<VmRuntimeProvider> vmProviders = ProviderSelection.load("vm-runtime", VmRuntimeProvider.class, config.plugins(), loader);
+      ProviderConfig vmConfig = base.withDataDir(createDir(dataDir.resolve("vm")));
+      vmRuntime = vmProviders.select(config.vmRuntime().get(), vmConfig, VmRuntime.class).plugin();
+      closeables.add(vmRuntime);
+      // A rollback reaches the target's hypervisor directly when the target node is down.
+      peerVmRuntime = uri -> {
+        Map<String, String> settings = new LinkedHashMap<>(config.settings());
+        settings.put("hive.libvirt.uri", uri);
+        settings.put("hive.libvirt.migration-uri", uri);
+        return vmProviders.select(config.vmRuntime().get(), new ProviderConfig(vmConfig.dataDir(), config.clusterName(), nodeId, config.clock(), settings),
+            VmRuntime.class).plugin();
+      };
+    }
+    NodeRecord self = new NodeRecord(nodeId, name, address, cpus, memory, config.labels(), runtimes.names(), config.clock().millis(), config.taints(), false,
+        config.vmRuntime().orElse(""));
     submitWithRetry(commands, new Command.RegisterNode(self));
 
     EventBus events = new EventBus(Executors.newSingleThreadExecutor(daemon("hive-events")));
@@ -136,7 +156,12 @@ public final class CoreEngine implements HiveEngine {
     closeables.add(services);
     TransferService transfers = new TransferService(config, base, nodeId, commands::state);
     closeables.add(transfers);
-    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode, services, monitoring, transfers);
+    VmService vms = new VmService(nodeId, commands::state, commands, vmRuntime, peerVmRuntime, transfers, events::publish, config.clock(),
+        dataDir.resolve("vm").resolve("migrations"), base.duration("hive.vm.cold-shutdown-grace", Duration.ofSeconds(30)),
+        config.settings().get("hive.vm.migrate-address"));
+    closeables.add(vms);
+    LocalCluster cluster = new LocalCluster(config, self, store, commands, runtimes, reconciler, events, loop, closeables, clusterNode, services, monitoring,
+        transfers, vms);
     events.publish(new HiveEvent(HiveEvent.Type.NODE_STARTED, config.clock().instant(), null, null, null,
         "node " + self.name() + " (" + nodeId + ") on " + dataDir));
     cluster.startLoop(base.duration("hive.reconcile.interval", Duration.ofMillis(250)));
@@ -195,6 +220,14 @@ public final class CoreEngine implements HiveEngine {
       };
     } catch (IOException e) {
       throw new HiveException("cannot lock " + lockFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static Path createDir(Path dir) {
+    try {
+      return Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new HiveException("cannot create " + dir + ": " + e.getMessage(), e);
     }
   }
 

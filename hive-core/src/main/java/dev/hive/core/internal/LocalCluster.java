@@ -63,6 +63,7 @@ public final class LocalCluster implements Cluster {
   private final ServiceDiscovery services;
   private final Monitoring monitoring;
   private final TransferService transfers;
+  private final VmService vms;
   private volatile String apiUrl;
   private volatile boolean closed;
 
@@ -79,8 +80,10 @@ public final class LocalCluster implements Cluster {
       ClusterNode clusterNode,
       ServiceDiscovery services,
       Monitoring monitoring,
-      TransferService transfers) {
+      TransferService transfers,
+      VmService vms) {
     this.transfers = transfers;
+    this.vms = vms;
     this.clusterNode = clusterNode;
     this.services = services;
     this.monitoring = monitoring;
@@ -109,6 +112,7 @@ public final class LocalCluster implements Cluster {
     services.proxy().ifPresent(proxy -> reconciler.countConnectionsWith(proxy::openConnections));
     if (clusterNode != null) {
       transfers.attach(clusterNode);
+      vms.attach(clusterNode);
       services.attach(clusterNode);
       long sync = services.syncInterval().toMillis();
       loop.scheduleWithFixedDelay(() -> {
@@ -143,6 +147,11 @@ public final class LocalCluster implements Cluster {
     } catch (RuntimeException e) {
       log.warn("sampling the node failed: {}", e.getMessage());
     }
+  }
+
+  @Override
+  public VmService vms() {
+    return vms;
   }
 
   @Override

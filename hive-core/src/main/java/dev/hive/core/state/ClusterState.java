@@ -6,20 +6,30 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * The cluster's desired state: nodes and apps with their slots. Immutable; changed only by {@link
- * StateMachine#apply(ClusterState, Command)}.
+ * The cluster's desired state: nodes, apps with their slots, VMs and migrations. Immutable;
+ * changed only by {@link StateMachine#apply(ClusterState, Command)}.
  *
  * @param index the index of the last command applied (0 for the empty state)
  * @param nodes nodes by id
  * @param apps apps by name
+ * @param vms VMs by name
+ * @param migrations migrations by id
  */
-public record ClusterState(long index, SortedMap<String, NodeRecord> nodes, SortedMap<String, AppRecord> apps) {
+public record ClusterState(long index, SortedMap<String, NodeRecord> nodes, SortedMap<String, AppRecord> apps,
+    SortedMap<String, VmRecord> vms, SortedMap<String, MigrationRecord> migrations) {
   /** The state before any command. */
   public static final ClusterState EMPTY = new ClusterState(0, new TreeMap<>(), new TreeMap<>());
 
   public ClusterState {
     nodes = Collections.unmodifiableSortedMap(new TreeMap<>(nodes));
     apps = Collections.unmodifiableSortedMap(new TreeMap<>(apps));
+    vms = Collections.unmodifiableSortedMap(new TreeMap<>(vms));
+    migrations = Collections.unmodifiableSortedMap(new TreeMap<>(migrations));
+  }
+
+  /** A state without VMs. */
+  public ClusterState(long index, SortedMap<String, NodeRecord> nodes, SortedMap<String, AppRecord> apps) {
+    this(index, nodes, apps, new TreeMap<>(), new TreeMap<>());
   }
 
   /** Returns the slots assigned to {@code nodeId}, as app name to ordinals. */

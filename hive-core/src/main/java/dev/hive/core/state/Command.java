@@ -1,6 +1,8 @@
 package dev.hive.core.state;
 
 import dev.hive.api.AppSpec;
+import dev.hive.api.MigrationState;
+import dev.hive.api.VmSpec;
 import java.util.Map;
 
 /**
@@ -59,4 +61,20 @@ public sealed interface Command {
 
   /** Why an app's slots wait for a node ("" when none waits). */
   record SetPendingReason(String app, String reason) implements Command {}
+
+  /** A VM defined on {@code node}'s hypervisor is recorded. */
+  record CreateVm(VmSpec spec, String node, long atMillis) implements Command {}
+
+  /** A VM is removed from the record (its node has removed it from its hypervisor). */
+  record DeleteVm(String vm) implements Command {}
+
+  /** A migration starts: refused while the VM is being migrated; applying the same id twice changes nothing. */
+  record StartMigration(MigrationRecord migration) implements Command {}
+
+  /**
+   * A migration ends; when it succeeded the VM is recorded on its target. Finishing one that has
+   * already ended changes nothing.
+   */
+  record FinishMigration(String id, MigrationState state, long atMillis, long totalMs, long downtimeMs, long bytes, String error)
+      implements Command {}
 }

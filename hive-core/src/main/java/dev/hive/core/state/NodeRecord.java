@@ -17,6 +17,7 @@ import java.util.Set;
  * @param startedAtMillis when its agent started
  * @param taints taints ({@code key=value}) an app must tolerate to be placed here
  * @param draining whether the node is drained (set by the cluster, kept across re-registrations)
+ * @param vmRuntime the name of its VM runtime, or "" when it runs no VMs
  */
 public record NodeRecord(
     String id,
@@ -28,11 +29,19 @@ public record NodeRecord(
     List<String> runtimes,
     long startedAtMillis,
     Set<String> taints,
-    boolean draining) {
+    boolean draining,
+    String vmRuntime) {
   public NodeRecord {
+    vmRuntime = vmRuntime == null ? "" : vmRuntime;
     labels = Map.copyOf(labels);
     runtimes = List.copyOf(runtimes);
     taints = Set.copyOf(taints);
+  }
+
+  /** A node without a VM runtime. */
+  public NodeRecord(String id, String name, String address, double cpus, long memoryBytes, Map<String, String> labels, List<String> runtimes,
+      long startedAtMillis, Set<String> taints, boolean draining) {
+    this(id, name, address, cpus, memoryBytes, labels, runtimes, startedAtMillis, taints, draining, "");
   }
 
   /** A node without taints, not drained. */
@@ -43,10 +52,10 @@ public record NodeRecord(
 
   /** Returns this record with another runtime list. */
   public NodeRecord withRuntimes(List<String> names) {
-    return new NodeRecord(id, name, address, cpus, memoryBytes, labels, names, startedAtMillis, taints, draining);
+    return new NodeRecord(id, name, address, cpus, memoryBytes, labels, names, startedAtMillis, taints, draining, vmRuntime);
   }
 
   NodeRecord withDraining(boolean d) {
-    return new NodeRecord(id, name, address, cpus, memoryBytes, labels, runtimes, startedAtMillis, taints, d);
+    return new NodeRecord(id, name, address, cpus, memoryBytes, labels, runtimes, startedAtMillis, taints, d, vmRuntime);
   }
 }

@@ -51,6 +51,17 @@ public final class StateCodec {
       o.put("type", "set-draining").put("node", c.node()).put("draining", c.draining());
     } else if (command instanceof Command.SetPendingReason c) {
       o.put("type", "set-pending-reason").put("app", c.app()).put("reason", c.reason());
+    } else if (command instanceof Command.CreateVm c) {
+      o.put("type", "create-vm").put("node", c.node()).put("atMillis", c.atMillis());
+      o.set("spec", VmSpecCodec.toJson(mapper, c.spec()));
+    } else if (command instanceof Command.DeleteVm c) {
+      o.put("type", "delete-vm").put("vm", c.vm());
+    } else if (command instanceof Command.StartMigration c) {
+      o.put("type", "start-migration");
+      o.set("migration", migration(c.migration()));
+    } else if (command instanceof Command.FinishMigration c) {
+      o.put("type", "finish-migration").put("id", c.id()).put("state", c.state().name()).put("atMillis", c.atMillis())
+          .put("totalMs", c.totalMs()).put("downtimeMs", c.downtimeMs()).put("bytes", c.bytes()).put("error", c.error());
     }
     return bytes(o);
   }
@@ -92,6 +103,15 @@ public final class StateCodec {
         return new Command.SetDraining(o.get("node").asText(), o.get("draining").asBoolean());
       case "set-pending-reason":
         return new Command.SetPendingReason(o.get("app").asText(), o.get("reason").asText());
+      case "create-vm":
+        return new Command.CreateVm(VmSpecCodec.fromJson(o.get("spec")), o.get("node").asText(), o.get("atMillis").asLong());
+      case "delete-vm":
+        return new Command.DeleteVm(o.get("vm").asText());
+      case "start-migration":
+        return new Command.StartMigration(migration(o.get("migration")));
+      case "finish-migration":
+        return new Command.FinishMigration(o.get("id").asText(), dev.hive.api.MigrationState.valueOf(o.get("state").asText()),
+            o.get("atMillis").asLong(), o.get("totalMs").asLong(), o.get("downtimeMs").asLong(), o.get("bytes").asLong(), o.get("error").asText());
       default:
         throw new HiveException("the command log holds a command of unknown type '" + type + "'; was it written by a newer Hive?");
     }
@@ -118,7 +138,29 @@ public final class StateCodec {
             slot.avoid().forEach(so.putArray("avoid")::add);
           });
         });
+    ObjectNode vms = o.putObject("vms");
+    state.vms().forEach((name, v) -> {
+      ObjectNode vm = vms.putObject(name);
+      vm.set("spec", VmSpecCodec.toJson(mapper, v.spec()));
+      vm.put("node", v.node()).put("createdAtMillis", v.createdAtMillis()).put("migration", v.migration());
+    });
+    ObjectNode migrations = o.putObject("migrations");
+    state.migrations().forEach((id, m) -> migrations.set(id, migration(m)));
     return bytes(o);
+  }
+
+  private ObjectNode migration(MigrationRecord m) {
+    return mapper.createObjectNode().put("id", m.id()).put("vm", m.vm()).put("mode", m.mode().name()).put("source", m.source())
+        .put("target", m.target()).put("state", m.state().name()).put("startedAtMillis", m.startedAtMillis())
+        .put("finishedAtMillis", m.finishedAtMillis()).put("totalMs", m.totalMs()).put("downtimeMs", m.downtimeMs()).put("bytes", m.bytes())
+        .put("error", m.error());
+  }
+
+  private static MigrationRecord migration(JsonNode m) {
+    return new MigrationRecord(m.get("id").asText(), m.get("vm").asText(), dev.hive.api.MigrationMode.valueOf(m.get("mode").asText()),
+        m.get("source").asText(), m.get("target").asText(), dev.hive.api.MigrationState.valueOf(m.get("state").asText()),
+        m.get("startedAtMillis").asLong(), m.get("finishedAtMillis").asLong(), m.get("totalMs").asLong(), m.get("downtimeMs").asLong(),
+        m.get("bytes").asLong(), m.get("error").asText());
   }
 
   /** Decodes a snapshot. */
@@ -142,7 +184,15 @@ public final class StateCodec {
               apps.put(e.getKey(), new AppRecord(AppSpecCodec.fromJson(a.get("spec")), a.get("generation").asInt(), a.get("createdAtMillis").asLong(), slots,
                   a.path("pendingReason").asText("")));
             });
-    return new ClusterState(o.get("index").asLong(), nodes, apps);
+    SortedMap<String, VmRecord> vms = new TreeMap<>();
+    o.path("vms").fields().forEachRemaining(e -> {
+      JsonNode v = e.getValue();
+      vms.put(e.getKey(), new VmRecord(VmSpecCodec.fromJson(v.get("spec")), v.get("node").asText(), v.get("createdAtMillis").asLong(),
+          v.get("migration").asText()));
+    });
+    SortedMap<String, MigrationRecord> migrations = new TreeMap<>();
+    o.path("migrations").fields().forEachRemaining(e -> migrations.put(e.getKey(), migration(e.getValue())));
+    return new ClusterState(o.get("index").asLong(), nodes, apps, vms, migrations);
   }
 
   private ObjectNode node(NodeRecord n) {
@@ -154,6 +204,7 @@ public final class StateCodec {
     o.put("startedAtMillis", n.startedAtMillis());
     new java.util.TreeSet<>(n.taints()).forEach(o.putArray("taints")::add);
     o.put("draining", n.draining());
+    o.put("vmRuntime", n.vmRuntime());
     return o;
   }
 
@@ -166,7 +217,8 @@ public final class StateCodec {
     o.path("taints").forEach(t -> taints.add(t.asText()));
     return new NodeRecord(
         o.get("id").asText(), o.get("name").asText(), o.get("address").asText(), o.get("cpus").asDouble(),
-        o.get("memoryBytes").asLong(), labels, runtimes, o.get("startedAtMillis").asLong(), taints, o.path("draining").asBoolean(false));
+        o.get("memoryBytes").asLong(), labels, runtimes, o.get("startedAtMillis").asLong(), taints, o.path("draining").asBoolean(false),
+        o.path("vmRuntime").asText(""));
   }
 
   private byte[] bytes(JsonNode node) {

@@ -28,6 +28,8 @@ public final class StateMachine {
   public static ClusterState apply(ClusterState state, Command command) {
     SortedMap<String, NodeRecord> nodes = new TreeMap<>(state.nodes());
     SortedMap<String, AppRecord> apps = new TreeMap<>(state.apps());
+    SortedMap<String, VmRecord> vms = new TreeMap<>(state.vms());
+    SortedMap<String, MigrationRecord> migrations = new TreeMap<>(state.migrations());
     if (command instanceof Command.RegisterNode c) {
       NodeRecord before = nodes.get(c.node().id());
       nodes.put(c.node().id(), before == null ? c.node() : c.node().withDraining(before.draining()));
@@ -137,10 +139,55 @@ public final class StateMachine {
       if (app != null) {
         apps.put(app.name(), app.with(app.spec(), app.generation(), app.slots(), c.reason()));
       }
+    } else if (command instanceof Command.CreateVm c) {
+      if (vms.containsKey(c.spec().name())) {
+        throw new ConflictException("a VM named '" + c.spec().name() + "' exists; choose another name or remove it with `hive vm rm --name "
+            + c.spec().name() + "`");
+      }
+      if (!nodes.containsKey(c.node())) {
+        throw new NotFoundException("node '" + c.node() + "' is not a member of the cluster");
+      }
+      vms.put(c.spec().name(), new VmRecord(c.spec(), c.node(), c.atMillis(), ""));
+    } else if (command instanceof Command.DeleteVm c) {
+      VmRecord vm = requireVm(vms, c.vm());
+      if (!vm.migration().isEmpty()) {
+        throw new ConflictException("VM '" + c.vm() + "' is being migrated (" + vm.migration() + "); remove it when that has ended");
+      }
+      vms.remove(c.vm());
+    } else if (command instanceof Command.StartMigration c) {
+      MigrationRecord m = c.migration();
+      if (!migrations.containsKey(m.id())) {
+        VmRecord vm = requireVm(vms, m.vm());
+        if (!vm.migration().isEmpty()) {
+          throw new ConflictException("VM '" + m.vm() + "' is already being migrated (" + vm.migration() + "); wait for it or cancel it with "
+              + "`hive vm cancel " + vm.migration() + "`");
+        }
+        if (!vm.node().equals(m.source())) {
+          throw new ConflictException("VM '" + m.vm() + "' is on " + vm.node() + ", not on " + m.source());
+        }
+        vms.put(vm.name(), vm.with(vm.node(), m.id()));
+        migrations.put(m.id(), m);
+      }
+    } else if (command instanceof Command.FinishMigration c) {
+      MigrationRecord m = migrations.get(c.id());
+      if (m == null) {
+        throw new NotFoundException("there is no migration '" + c.id() + "'");
+      }
+      if (m.state() == dev.hive.api.MigrationState.RUNNING) {
+        if (c.state() == dev.hive.api.MigrationState.RUNNING) {
+          throw new InvalidSpecException("state", "a migration cannot finish as RUNNING");
+        }
+        migrations.put(m.id(), new MigrationRecord(m.id(), m.vm(), m.mode(), m.source(), m.target(), c.state(), m.startedAtMillis(), c.atMillis(),
+            c.totalMs(), c.downtimeMs(), c.bytes(), c.error()));
+        VmRecord vm = vms.get(m.vm());
+        if (vm != null && vm.migration().equals(m.id())) {
+          vms.put(vm.name(), vm.with(c.state() == dev.hive.api.MigrationState.SUCCEEDED ? m.target() : vm.node(), ""));
+        }
+      }
     } else {
       throw new IllegalArgumentException("unknown command " + command);
     }
-    return new ClusterState(state.index() + 1, nodes, apps);
+    return new ClusterState(state.index() + 1, nodes, apps, vms, migrations);
   }
 
   /**
@@ -166,6 +213,14 @@ public final class StateMachine {
             + "'); choose another with --service-port");
       }
     }
+  }
+
+  private static VmRecord requireVm(Map<String, VmRecord> vms, String name) {
+    VmRecord vm = vms.get(name);
+    if (vm == null) {
+      throw new NotFoundException("there is no VM named '" + name + "'; `hive vm ls` lists them");
+    }
+    return vm;
   }
 
   private static AppRecord require(Map<String, AppRecord> apps, String name) {
