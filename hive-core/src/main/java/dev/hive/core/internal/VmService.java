@@ -640,6 +640,13 @@ public final class VmService implements Vms, AutoCloseable {
     VmRuntime rt = requireRuntime();
     String vm = body.get("vm").asText();
     VmRecord record = state.get().vms().get(vm);
+    // The caller may have read a newer state than this node has applied (a migration that just
+    // ended): wait a little for it before refusing.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (record != null && !record.node().equals(nodeId) && System.nanoTime() < deadline) {
+      sleepBriefly();
+      record = state.get().vms().get(vm);
+    }
     if (record == null) {
       throw new NotFoundException("there is no VM named '" + vm + "'");
     }
@@ -670,6 +677,15 @@ public final class VmService implements Vms, AutoCloseable {
     });
     migrations.execute(m::run);
     return m;
+  }
+
+  private static void sleepBriefly() {
+    try {
+      Thread.sleep(50);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UnavailableException("interrupted", e);
+    }
   }
 
   /** Records the end; retried through an election, so a leader failover neither loses nor repeats it. */
