@@ -6,17 +6,12 @@ import dev.hive.api.MigrationMode;
 import dev.hive.api.MigrationOptions;
 import dev.hive.api.MigrationState;
 import dev.hive.api.MigrationStatus;
-import dev.hive.api.Node;
-import dev.hive.api.NodeState;
 import dev.hive.api.VmSpec;
 import dev.hive.core.internal.LocalCluster;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -39,14 +34,14 @@ public final class LiveMigrationHarness {
   public static void main(String[] args) throws Exception {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
     Path base = Files.createTempDirectory("hive-live-bench");
-    int portA = freePortPair();
+    int portA = TransferHarness.freePortPair();
     try (Cluster a = Hive.builder().clusterName("bench").nodeName("a").dataDir(base.resolve("a")).port(portA).bindAddress("127.0.0.1").httpPort(-1)
         .vmRuntime("libvirt").setting("hive.libvirt.uri", A).setting("hive.libvirt.migration-uri", A_PEER).start()) {
       String token = ((LocalCluster) a).joinToken().orElseThrow();
-      try (Cluster b = Hive.builder().clusterName("bench").nodeName("b").dataDir(base.resolve("b")).port(freePortPair()).bindAddress("127.0.0.1")
+      try (Cluster b = Hive.builder().clusterName("bench").nodeName("b").dataDir(base.resolve("b")).port(TransferHarness.freePortPair()).bindAddress("127.0.0.1")
           .httpPort(-1).seeds(List.of("127.0.0.1:" + portA)).joinToken(token).vmRuntime("libvirt").setting("hive.libvirt.uri", B)
           .setting("hive.libvirt.migration-uri", B_PEER).start()) {
-        awaitAlive(a, b.localNode().id());
+        TransferHarness.awaitAlive(a, b.localNode().id());
         String vm = "bench-live";
         a.vms().create(VmSpec.builder(vm).memoryBytes(256L << 20).kernel(Path.of("/var/lib/hive-guest/vmlinuz"))
             .initrd(Path.of("/var/lib/hive-guest/initrd.cpio.gz")).cmdline("console=ttyS0 quiet").serialLog(base.resolve("serial.log")).node("a").build());
@@ -71,8 +66,8 @@ public final class LiveMigrationHarness {
               virsh.get(2 * r + 1));
         }
         a.vms().require(vm).delete();
-        double h = median(hive);
-        double v = median(virsh);
+        double h = TransferHarness.median(hive);
+        double v = TransferHarness.median(virsh);
         System.out.printf("LIVE migration of a booted 256 MiB guest, median of %d: Hive %.0f ms, virsh migrate --live --p2p %.0f ms, ratio %.2f;"
             + " Hive's QEMU-reported downtime median %d ms%n", hive.size(), h, v, h / v, downtimes.stream().sorted().toList().get(downtimes.size() / 2));
       }
@@ -88,39 +83,5 @@ public final class LiveMigrationHarness {
       throw new IllegalStateException("virsh migrate failed: " + out);
     }
     return (System.nanoTime() - t0) / 1e6;
-  }
-
-  private static void awaitAlive(Cluster a, String id) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      for (Node n : a.nodes()) {
-        if (n.id().equals(id) && n.state() == NodeState.ALIVE) {
-          return;
-        }
-      }
-      Thread.sleep(100);
-    }
-    throw new IllegalStateException("node " + id + " did not become ALIVE in 60 s");
-  }
-
-  private static int freePortPair() throws IOException {
-    for (int i = 0; i < 50; i++) {
-      int p;
-      try (ServerSocket s = new ServerSocket(0)) {
-        p = s.getLocalPort();
-      }
-      try (ServerSocket s = new ServerSocket(p + 1)) {
-        return p;
-      } catch (IOException e) {
-        // Taken; try another.
-      }
-    }
-    throw new IOException("no two free ports in a row");
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = new ArrayList<>(values);
-    sorted.sort(Comparator.naturalOrder());
-    return sorted.get(sorted.size() / 2);
   }
 }

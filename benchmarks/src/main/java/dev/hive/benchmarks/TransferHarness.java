@@ -203,7 +203,8 @@ public final class TransferHarness {
     }
   }
 
-  private static void awaitAlive(Cluster a, String id) throws InterruptedException {
+  /** Shared with the other two-node harnesses. */
+  static void awaitAlive(Cluster a, String id) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       for (Node n : a.nodes()) {
@@ -233,7 +234,7 @@ public final class TransferHarness {
     }
   }
 
-  private static int freePortPair() throws IOException {
+  static int freePortPair() throws IOException {
     for (int i = 0; i < 50; i++) {
       int p;
       try (ServerSocket s = new ServerSocket(0)) {
@@ -248,7 +249,7 @@ public final class TransferHarness {
     throw new IOException("no two free ports in a row");
   }
 
-  private static double median(List<Double> values) {
+  static double median(List<Double> values) {
     List<Double> sorted = new ArrayList<>(values);
     sorted.sort(Comparator.naturalOrder());
     return sorted.get(sorted.size() / 2);

@@ -520,18 +520,9 @@ public final class VmService implements Vms, AutoCloseable {
     switch (op) {
       case "ping":
         return JSON.createObjectNode();
-      case "define": {
-        VmSpec spec = VmSpecCodec.fromJson(body.get("spec"));
-        VmRuntime rt = requireRuntime();
-        rt.define(spec);
-        try {
-          rt.start(spec.name());
-        } catch (RuntimeException e) {
-          rt.undefine(spec.name());
-          throw e;
-        }
+      case "define":
+        defineAndStart(requireRuntime(), VmSpecCodec.fromJson(body.get("spec")));
         return JSON.createObjectNode();
-      }
       case "act": {
         String vm = body.get("vm").asText();
         VmRuntime rt = requireRuntime();
@@ -591,13 +582,7 @@ public final class VmService implements Vms, AutoCloseable {
             }
           }
         } else {
-          rt.define(spec);
-          try {
-            rt.start(spec.name());
-          } catch (RuntimeException e) {
-            rt.undefine(spec.name());
-            throw e;
-          }
+          defineAndStart(rt, spec);
         }
         return JSON.createObjectNode();
       }
@@ -623,6 +608,17 @@ public final class VmService implements Vms, AutoCloseable {
       }
       default:
         throw new InvalidSpecException("op", "node " + nodeId + " does not know the VM operation '" + op + "'; is it an older Hive?");
+    }
+  }
+
+  /** Nothing is left defined when the start fails. */
+  private static void defineAndStart(VmRuntime rt, VmSpec spec) {
+    rt.define(spec);
+    try {
+      rt.start(spec.name());
+    } catch (RuntimeException e) {
+      rt.undefine(spec.name());
+      throw e;
     }
   }
 
