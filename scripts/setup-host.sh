@@ -20,6 +20,9 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v dig >/dev/null 2>&1 || need+=(bind9-dnsutils)
 /usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 || need+=(python3-prometheus-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
+# js-libp2p peers for discovery-libp2p's interop tests (the tests run `npm ci` from a pinned lock file).
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-host: installing ${need[*]}"

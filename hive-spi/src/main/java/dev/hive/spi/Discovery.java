@@ -31,6 +31,14 @@ public interface Discovery extends AutoCloseable {
    */
   void start(DiscoveredPeer self, Listener listener);
 
+  /**
+   * Returns what the plugin knows about the local node that users ask for, shown by {@code hive
+   * node info}: e.g. libp2p's {@code peerId} and {@code multiaddrs} (comma-separated).
+   */
+  default java.util.Map<String, String> describe() {
+    return java.util.Map.of();
+  }
+
   /** Changes what this node announces, e.g. its port once it is a member. */
   void update(DiscoveredPeer self);
 

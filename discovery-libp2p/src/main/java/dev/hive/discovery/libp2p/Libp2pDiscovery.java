@@ -194,6 +194,12 @@ final class Libp2pDiscovery implements Discovery {
   }
 
   @Override
+  public Map<String, String> describe() {
+    return Map.of("peerId", node.host.peerId().toString(),
+        "multiaddrs", String.join(",", node.multiaddrs().stream().map(Object::toString).toList()));
+  }
+
+  @Override
   public void update(DiscoveredPeer self) {
     this.self = self;
     node.host.executor().execute(this::announceAndExpire);

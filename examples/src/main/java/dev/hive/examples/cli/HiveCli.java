@@ -135,6 +135,12 @@ public final class HiveCli implements Runnable {
     @Option(names = "--discovery", description = "how to find other nodes: seeds (default), udp, mdns, or a plugin")
     String discovery;
 
+    @Option(names = "--bootstrap", split = ",", description = "with --discovery libp2p: libp2p peers to join the DHT through, /ip4/HOST/tcp/PORT/p2p/ID,...")
+    List<String> bootstrap = new ArrayList<>();
+
+    @Option(names = "--libp2p-port", description = "with --discovery libp2p: the libp2p port (default: cluster port + 2, i.e. 7948)")
+    Integer libp2pPort;
+
     @Option(names = "--token", description = "the cluster's join token (a first node without one generates it)")
     String token;
 
@@ -188,6 +194,17 @@ public final class HiveCli implements Runnable {
       }
       if (token != null) {
         builder.joinToken(token);
+      }
+      if ("libp2p".equals(discovery)) {
+        builder.setting("hive.libp2p.bootstrap", String.join(",", bootstrap));
+        int p2pPort = libp2pPort != null ? libp2pPort : port == 0 ? 0 : port + 2;
+        if (p2pPort < 0 || p2pPort > 65535) {
+          throw new CliException("--libp2p-port " + p2pPort + " is not a port; use 1-65535, or 0 for any free port");
+        }
+        builder.setting("hive.libp2p.port", Integer.toString(p2pPort));
+        builder.setting("hive.libp2p.bind", bind);
+      } else if (!bootstrap.isEmpty() || libp2pPort != null) {
+        throw new CliException("--bootstrap and --libp2p-port need --discovery libp2p");
       }
       if (dataDir != null) {
         builder.dataDir(dataDir);

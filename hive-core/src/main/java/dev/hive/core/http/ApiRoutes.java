@@ -108,6 +108,13 @@ final class ApiRoutes {
   private ObjectNode nodeInfo() {
     ObjectNode o = node(cluster.localNode());
     o.set("details", mapper.valueToTree(cluster.nodeDetails()));
+    cluster.discoveryDetails().forEach((k, v) -> {
+      if (k.equals("multiaddrs")) {
+        java.util.Arrays.stream(v.split(",")).filter(s -> !s.isEmpty()).forEach(o.withArray("multiaddrs")::add);
+      } else {
+        o.put(k, v);
+      }
+    });
     return o;
   }
 

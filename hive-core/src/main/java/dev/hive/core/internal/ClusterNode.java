@@ -67,6 +67,7 @@ final class ClusterNode implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final Map<String, Transport.Handler> handlers = new ConcurrentHashMap<>();
   private volatile Map<String, String> baseMeta = Map.of();
+  private volatile dev.hive.spi.Discovery discoveryPlugin;
 
   private ClusterNode(String nodeId, String clusterName, String advertiseHost, int port, String raftAddress, JoinToken token, boolean created,
       ClusterPki pki, TcpTransport transport, SwimMembership membership, RaftCommandLog raft, ScheduledExecutorService timers) {
@@ -226,6 +227,7 @@ final class ClusterNode implements AutoCloseable {
     swim[0] = membership;
     ClusterNode node = new ClusterNode(nodeId, config.clusterName(), advertise, port, raftAddress, token, created, pki, transport, membership, raft, timers);
     node.baseMeta = Map.copyOf(fullMeta);
+    node.discoveryPlugin = discovery;
     self[0] = node;
     node.handlers.put("swim.", membership.handler());
     membership.addSeeds(seeds);
@@ -471,6 +473,12 @@ final class ClusterNode implements AutoCloseable {
 
   RaftCommandLog raft() {
     return raft;
+  }
+
+  /** Returns what the discovery plugin says about this node (empty with seeds). */
+  Map<String, String> discoveryDetails() {
+    dev.hive.spi.Discovery d = discoveryPlugin;
+    return d == null ? Map.of() : d.describe();
   }
 
   Transport transport() {
