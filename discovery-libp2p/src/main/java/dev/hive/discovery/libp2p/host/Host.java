@@ -225,7 +225,7 @@ public final class Host implements AutoCloseable {
     return Optional.ofNullable(peers.get(id));
   }
 
-  /** Returns the open, identified-or-not connections to {@code peer}. */
+  /** Returns the newest open connection to {@code peer}, identified or not. */
   public Optional<Connection> connection(PeerId peer) {
     List<Connection> list = connections.get(peer);
     if (list == null) {

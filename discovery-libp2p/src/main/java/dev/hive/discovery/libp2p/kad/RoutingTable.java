@@ -1,8 +1,6 @@
 package dev.hive.discovery.libp2p.kad;
 
 import dev.hive.discovery.libp2p.wire.PeerId;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -28,11 +26,7 @@ public final class RoutingTable {
   }
 
   static byte[] hash(byte[] key) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(key);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return PeerId.sha256(key);
   }
 
   static byte[] distance(byte[] hashA, byte[] hashB) {

@@ -21,13 +21,13 @@ public record PubsubMessage(byte[] from, byte[] data, byte[] seqno, String topic
     byte[] from = keys.peerId().bytes();
     byte[] seq = ByteBuffer.allocate(8).putLong(seqno).array();
     byte[] unsigned = new ProtoWriter().bytes(1, from).bytes(2, data).bytes(3, seq).string(4, topic).toByteArray();
-    byte[] signature = keys.sign(concat(SIGNING_PREFIX, unsigned));
+    byte[] signature = keys.sign(PeerKeys.concat(SIGNING_PREFIX, unsigned));
     return new PubsubMessage(from, data, seq, topic, signature, null);
   }
 
   /** Returns the id gossip names it by: the sender's peer id followed by the sequence number. */
   public ByteBuffer id() {
-    return ByteBuffer.wrap(concat(from, seqno));
+    return ByteBuffer.wrap(PeerKeys.concat(from, seqno));
   }
 
   /**
@@ -51,7 +51,7 @@ public record PubsubMessage(byte[] from, byte[] data, byte[] seqno, String topic
       throw new WireException("message key is not its sender's");
     }
     byte[] unsigned = new ProtoWriter().bytes(1, from).bytes(2, data).bytes(3, seqno).string(4, topic).toByteArray();
-    if (!PeerKeys.verify(publicKey, concat(SIGNING_PREFIX, unsigned), signature)) {
+    if (!PeerKeys.verify(publicKey, PeerKeys.concat(SIGNING_PREFIX, unsigned), signature)) {
       throw new WireException("message signature is invalid");
     }
   }
@@ -83,12 +83,5 @@ public record PubsubMessage(byte[] from, byte[] data, byte[] seqno, String topic
       }
     }
     return new PubsubMessage(from, data, seqno, topic, signature, key);
-  }
-
-  private static byte[] concat(byte[] a, byte[] b) {
-    byte[] c = new byte[a.length + b.length];
-    System.arraycopy(a, 0, c, 0, a.length);
-    System.arraycopy(b, 0, c, a.length, b.length);
-    return c;
   }
 }

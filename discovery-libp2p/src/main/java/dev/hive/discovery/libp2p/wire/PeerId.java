@@ -80,7 +80,8 @@ public final class PeerId implements Comparable<PeerId> {
     return bytes.clone();
   }
 
-  static byte[] sha256(byte[] data) {
+  /** Returns SHA-256 of {@code data}. */
+  public static byte[] sha256(byte[] data) {
     try {
       return MessageDigest.getInstance("SHA-256").digest(data);
     } catch (NoSuchAlgorithmException e) {

@@ -204,7 +204,8 @@ public final class PeerKeys {
     }
   }
 
-  static byte[] concat(byte[]... parts) {
+  /** Returns {@code parts} one after the other. */
+  public static byte[] concat(byte[]... parts) {
     int length = 0;
     for (byte[] p : parts) {
       length += p.length;
