@@ -138,6 +138,13 @@ public final class Host implements AutoCloseable {
     }
   }
 
+  /** Stops serving {@code protocol}; streams already open finish. */
+  public void removeHandler(String protocol) {
+    if (handlers.remove(protocol) != null && !connections.isEmpty()) {
+      threads.execute(this::pushIdentify);
+    }
+  }
+
   public Set<String> protocols() {
     return Collections.unmodifiableSet(handlers.keySet());
   }
@@ -161,6 +168,20 @@ public final class Host implements AutoCloseable {
     servers.add(server);
     threads.execute(() -> accept(server));
     return server.getLocalPort();
+  }
+
+  /** Stops listening on {@code port}, keeping the connections it accepted. */
+  public void stopListening(int port) {
+    for (ServerSocket server : servers) {
+      if (server.getLocalPort() == port) {
+        servers.remove(server);
+        try {
+          server.close();
+        } catch (IOException ignored) {
+          // Closing anyway.
+        }
+      }
+    }
   }
 
   private void accept(ServerSocket server) {
