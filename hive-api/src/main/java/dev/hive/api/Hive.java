@@ -56,6 +56,7 @@ public final class Hive {
     final List<String> seeds = new ArrayList<>();
     String joinToken;
     String discovery;
+    String transport;
 
     private Builder() {}
 
@@ -298,6 +299,18 @@ public final class Hive {
      */
     public Builder discovery(String name) {
       this.discovery = checkPluginName("discovery", name);
+      return this;
+    }
+
+    /**
+     * Chooses what carries this node's messages to the others: {@code tcp} (default: mutual TLS
+     * with certificates from the cluster's CA) or a plugin's name, e.g. {@code libp2p}. Every node
+     * of a cluster must use the same.
+     *
+     * @throws InvalidSpecException if blank
+     */
+    public Builder transport(String name) {
+      this.transport = checkPluginName("transport", name);
       return this;
     }
 

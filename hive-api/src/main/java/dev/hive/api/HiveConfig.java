@@ -32,6 +32,7 @@ public final class HiveConfig {
   private final List<String> seeds;
   private final String joinToken;
   private final String discovery;
+  private final String transport;
 
   HiveConfig(Hive.Builder b) {
     this.port = b.port;
@@ -40,6 +41,7 @@ public final class HiveConfig {
     this.seeds = List.copyOf(b.seeds);
     this.joinToken = b.joinToken;
     this.discovery = b.discovery;
+    this.transport = b.transport == null ? "tcp" : b.transport;
     this.clusterName = b.clusterName;
     this.nodeName = b.nodeName;
     this.dataDir = b.dataDir;
@@ -160,6 +162,11 @@ public final class HiveConfig {
   /** Returns the discovery plugin's name, if chosen. */
   public Optional<String> discovery() {
     return Optional.ofNullable(discovery);
+  }
+
+  /** Returns the transport's name: {@code tcp} unless another was chosen. */
+  public String transport() {
+    return transport;
   }
 
   /** Returns free-form settings for plugins, such as {@code hive.process.grace=5s}. */

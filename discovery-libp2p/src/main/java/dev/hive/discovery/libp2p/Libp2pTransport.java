@@ -96,6 +96,10 @@ final class Libp2pTransport implements Transport {
       throw new UnavailableException("the transport is closed");
     }
     node.host.handle(PROTOCOL, (connection, stream) -> serve(connection, stream, handler));
+    if (port != 0 && node.host.listensOn(port)) {
+      // The node's libp2p port is the cluster port (hive.libp2p.port = --port): serve on it.
+      return port;
+    }
     try {
       listenPort = node.host.listen(host, port);
       return listenPort;
@@ -115,12 +119,12 @@ final class Libp2pTransport implements Transport {
     String localPeer = node.host.peerId().toString();
     if (!MessageDigest.isEqual(hello.proof(), node.mac("rpc", from, remotePeer, localPeer))) {
       log.warn("refused node '{}' (peer {}): its proof does not match this cluster's join token", from, remotePeer);
-      writeHeader(stream, accept(REFUSED, "node " + nodeId + " refused this node: its proof does not match the join token of cluster"
-          + " this node belongs to; check --token and --cluster", remotePeer));
+      writeHeader(stream, accept(REFUSED, "its proof does not match the join token of cluster node " + nodeId
+          + " belongs to; check --token and --cluster", remotePeer));
       return;
     }
     if (closed) {
-      writeHeader(stream, accept(REFUSED, "node " + nodeId + " is shutting down", remotePeer));
+      writeHeader(stream, accept(FAILED, "node " + nodeId + " is shutting down", remotePeer));
       return;
     }
     writeHeader(stream, accept(OK, "", remotePeer));
@@ -315,8 +319,11 @@ final class Libp2pTransport implements Transport {
         default -> accept.skip();
       }
     }
+    if (status == REFUSED) {
+      throw new UnavailableException("the node at " + target.host() + ":" + target.port() + " refused this node: " + message);
+    }
     if (status != OK) {
-      throw new UnavailableException("node " + target.nodeId() + " at " + target.host() + ":" + target.port() + " refused this node: " + message);
+      throw new UnavailableException("the node at " + target.host() + ":" + target.port() + " is not available: " + message);
     }
     if (peer == null || proof == null
         || !MessageDigest.isEqual(proof, node.mac("rpc-answer", peer, connection.remotePeer().toString(), node.host.peerId().toString()))) {

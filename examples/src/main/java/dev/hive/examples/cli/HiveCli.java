@@ -120,7 +120,7 @@ public final class HiveCli implements Runnable {
     @Option(names = "--cluster", defaultValue = "hive", description = "the cluster's name (default: ${DEFAULT-VALUE})")
     String clusterName;
 
-    @Option(names = "--port", defaultValue = "7946", description = "cluster port, mutual TLS; consensus uses the next one (default: ${DEFAULT-VALUE})")
+    @Option(names = "--port", defaultValue = "7946", description = "cluster port (mutual TLS, or libp2p with --transport libp2p); consensus uses the next one (default: ${DEFAULT-VALUE})")
     int port;
 
     @Option(names = "--bind", defaultValue = "0.0.0.0", description = "address the cluster port binds (default: ${DEFAULT-VALUE})")
@@ -138,8 +138,13 @@ public final class HiveCli implements Runnable {
     @Option(names = "--bootstrap", split = ",", description = "with --discovery libp2p: libp2p peers to join the DHT through, /ip4/HOST/tcp/PORT/p2p/ID,...")
     List<String> bootstrap = new ArrayList<>();
 
-    @Option(names = "--libp2p-port", description = "with --discovery libp2p: the libp2p port (default: cluster port + 2, i.e. 7948)")
+    @Option(names = "--libp2p-port", description = "with --discovery libp2p: the libp2p port (default: cluster port + 2, i.e. 7948;"
+        + " with --transport libp2p: the cluster port)")
     Integer libp2pPort;
+
+    @Option(names = "--transport", defaultValue = "tcp", description = "what carries node-to-node messages: tcp (mutual TLS) or libp2p (Noise);"
+        + " the same on every node (default: ${DEFAULT-VALUE})")
+    String transport;
 
     @Option(names = "--token", description = "the cluster's join token (a first node without one generates it)")
     String token;
@@ -195,16 +200,18 @@ public final class HiveCli implements Runnable {
       if (token != null) {
         builder.joinToken(token);
       }
-      if ("libp2p".equals(discovery)) {
+      builder.transport(transport);
+      boolean libp2pTransport = "libp2p".equals(transport);
+      if ("libp2p".equals(discovery) || libp2pTransport) {
         builder.setting("hive.libp2p.bootstrap", String.join(",", bootstrap));
-        int p2pPort = libp2pPort != null ? libp2pPort : port == 0 ? 0 : port + 2;
+        int p2pPort = libp2pPort != null ? libp2pPort : port == 0 ? 0 : libp2pTransport ? port : port + 2;
         if (p2pPort < 0 || p2pPort > 65535) {
           throw new CliException("--libp2p-port " + p2pPort + " is not a port; use 1-65535, or 0 for any free port");
         }
         builder.setting("hive.libp2p.port", Integer.toString(p2pPort));
         builder.setting("hive.libp2p.bind", bind);
       } else if (!bootstrap.isEmpty() || libp2pPort != null) {
-        throw new CliException("--bootstrap and --libp2p-port need --discovery libp2p");
+        throw new CliException("--bootstrap and --libp2p-port need --discovery libp2p or --transport libp2p");
       }
       if (dataDir != null) {
         builder.dataDir(dataDir);

@@ -97,15 +97,19 @@ final class ClusterFormation {
   /**
    * The joiner side: asks each seed in turn until one admits this node or {@code timeout} passes.
    *
+   * @param pluginJoiner the transport to ask on when the cluster runs a plugin transport (closed
+   *     here), or null for tcp's joiner TLS with a certificate derived from the token
+   *
    * @throws UnavailableException saying why no seed admitted it
    */
-  static ClusterPki join(Path tlsDir, String clusterName, String nodeId, JoinToken token, List<DiscoveredPeer> seeds, Duration timeout) {
+  static ClusterPki join(Path tlsDir, String clusterName, String nodeId, JoinToken token, List<DiscoveredPeer> seeds, Duration timeout,
+      Transport pluginJoiner) {
     if (token == null) {
       throw new UnavailableException("this node has no certificate and no join token: pass --token (a member prints it with `hive cluster token`)");
     }
     KeyPair keys = ClusterPki.newKeyPair();
     X509Certificate joinerCert = ClusterPki.joinerCertificate(keys, nodeId, token);
-    Transport joiner = new TcpTransport(nodeId, TlsContexts.joiner(keys, joinerCert), joinerCert);
+    Transport joiner = pluginJoiner != null ? pluginJoiner : new TcpTransport(nodeId, TlsContexts.joiner(keys, joinerCert), joinerCert);
     long deadline = System.nanoTime() + timeout.toNanos();
     List<String> failures = new ArrayList<>();
     try {
@@ -124,6 +128,9 @@ final class ClusterFormation {
             if (why != null && why.contains("certificate")) {
               throw new UnavailableException("seed " + seed.host() + ":" + seed.port() + " refused this node at the TLS handshake:"
                   + " the join token is wrong (or the seed belongs to another cluster); check --token");
+            }
+            if (why != null && why.contains("refused this node")) {
+              throw new UnavailableException(why);
             }
             if (why != null && why.startsWith("this is cluster")) {
               throw new UnavailableException("seed " + seed.host() + ":" + seed.port() + " says: " + why);

@@ -17,7 +17,12 @@ import dev.hive.core.security.JoinToken;
 import dev.hive.core.security.TlsContexts;
 import dev.hive.core.transport.tcp.TcpTransport;
 import dev.hive.spi.DiscoveredPeer;
+import dev.hive.spi.Discovery;
+import dev.hive.spi.DiscoveryProvider;
+import dev.hive.spi.ProviderConfig;
+import dev.hive.spi.ProviderSelection;
 import dev.hive.spi.Transport;
+import dev.hive.spi.TransportProvider;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -28,10 +33,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -61,16 +68,16 @@ final class ClusterNode implements AutoCloseable {
   final JoinToken token;
   final boolean createdCluster;
   private final ClusterPki pki;
-  private final TcpTransport transport;
+  private final Transport transport;
   private final SwimMembership membership;
   private final RaftCommandLog raft;
   private final ScheduledExecutorService timers;
   private final Map<String, Transport.Handler> handlers = new ConcurrentHashMap<>();
   private volatile Map<String, String> baseMeta = Map.of();
-  private volatile dev.hive.spi.Discovery discoveryPlugin;
+  private volatile Discovery discoveryPlugin;
 
   private ClusterNode(String nodeId, String clusterName, String advertiseHost, int port, String raftAddress, JoinToken token, boolean created,
-      ClusterPki pki, TcpTransport transport, SwimMembership membership, RaftCommandLog raft, ScheduledExecutorService timers) {
+      ClusterPki pki, Transport transport, SwimMembership membership, RaftCommandLog raft, ScheduledExecutorService timers) {
     this.nodeId = nodeId;
     this.clusterName = clusterName;
     this.advertiseHost = advertiseHost;
@@ -103,21 +110,21 @@ final class ClusterNode implements AutoCloseable {
     // announces port 0, and finds members to join or, with none, agrees with the others who founds.
     DiscoveredPeer[] selfAnnouncement = new DiscoveredPeer[1];
     Map<String, DiscoveredPeer> discovered = new ConcurrentHashMap<>();
-    List<Consumer<DiscoveredPeer>> onMember = new java.util.concurrent.CopyOnWriteArrayList<>();
-    dev.hive.spi.Discovery discovery = null;
+    List<Consumer<DiscoveredPeer>> onMember = new CopyOnWriteArrayList<>();
+    Discovery discovery = null;
     String discoveryName = config.discovery().orElse("seeds");
     if (!discoveryName.equals("seeds")) {
       if (token == null) {
         throw new UnavailableException("discovery '" + discoveryName + "' needs the join token to sign announcements: give every node the same --token");
       }
-      Map<String, String> settings = new java.util.LinkedHashMap<>(config.settings());
-      settings.put(dev.hive.spi.Discovery.TOKEN_SETTING, token.value());
-      dev.hive.spi.ProviderConfig providerConfig = new dev.hive.spi.ProviderConfig(dataDir, config.clusterName(), nodeId, config.clock(), settings);
-      discovery = dev.hive.spi.ProviderSelection.load("discovery", dev.hive.spi.DiscoveryProvider.class, config.plugins(), ClusterNode.class.getClassLoader())
-          .select(discoveryName, providerConfig, dev.hive.spi.Discovery.class).plugin();
+      Map<String, String> settings = new LinkedHashMap<>(config.settings());
+      settings.put(Discovery.TOKEN_SETTING, token.value());
+      ProviderConfig providerConfig = new ProviderConfig(dataDir, config.clusterName(), nodeId, config.clock(), settings);
+      discovery = ProviderSelection.load("discovery", DiscoveryProvider.class, config.plugins(), ClusterNode.class.getClassLoader())
+          .select(discoveryName, providerConfig, Discovery.class).plugin();
       closeables.add(discovery);
       selfAnnouncement[0] = new DiscoveredPeer(nodeId, advertise, ClusterPki.exists(tlsDir) ? Math.max(config.port(), 0) : 0);
-      discovery.start(selfAnnouncement[0], new dev.hive.spi.Discovery.Listener() {
+      discovery.start(selfAnnouncement[0], new Discovery.Listener() {
         @Override
         public void peerFound(DiscoveredPeer peer) {
           discovered.put(peer.nodeId(), peer);
@@ -158,14 +165,16 @@ final class ClusterNode implements AutoCloseable {
         created = true;
         log.info("no member found by {} discovery and this node has the lowest id: it founds cluster '{}'", discoveryName, config.clusterName());
       } else {
-        pki = ClusterFormation.join(tlsDir, config.clusterName(), nodeId, token, members, joinTimeout);
+        pki = ClusterFormation.join(tlsDir, config.clusterName(), nodeId, token, members, joinTimeout, pluginJoiner(config, nodeId, dataDir, token));
         seeds = members;
       }
     } else {
-      pki = ClusterFormation.join(tlsDir, config.clusterName(), nodeId, token, seeds, joinTimeout);
+      pki = ClusterFormation.join(tlsDir, config.clusterName(), nodeId, token, seeds, joinTimeout, pluginJoiner(config, nodeId, dataDir, token));
     }
 
-    TcpTransport transport = new TcpTransport(nodeId, TlsContexts.member(pki, token), pki.caCertificate());
+    Transport transport = config.transport().equals("tcp")
+        ? new TcpTransport(nodeId, TlsContexts.member(pki, token), pki.caCertificate())
+        : pluginTransport(config, nodeId, dataDir, token);
     closeables.add(transport);
     ClusterNode[] self = new ClusterNode[1];
     int port = transport.listen(config.bindAddress(), config.port(), new Transport.Handler() {
@@ -327,6 +336,33 @@ final class ClusterNode implements AutoCloseable {
     }
   }
 
+  /**
+   * Opens transport {@code config.transport()} from its provider, for {@code transportNodeId}. A
+   * plugin transport (libp2p) authenticates members by the join token rather than by the CA's
+   * certificates, so it needs the token.
+   */
+  private static Transport pluginTransport(HiveConfig config, String transportNodeId, Path dataDir, JoinToken token) {
+    if (token == null) {
+      throw new UnavailableException("transport '" + config.transport() + "' needs the join token to authenticate members: give every node the same --token");
+    }
+    Map<String, String> settings = new LinkedHashMap<>(config.settings());
+    settings.put(Discovery.TOKEN_SETTING, token.value());
+    ProviderConfig providerConfig = new ProviderConfig(dataDir, config.clusterName(), transportNodeId, config.clock(), settings);
+    ProviderSelection<TransportProvider> providers =
+        ProviderSelection.load("transport", TransportProvider.class, config.plugins(), ClusterNode.class.getClassLoader());
+    if (!providers.names().contains(config.transport())) {
+      List<String> known = new ArrayList<>(List.of("tcp"));
+      known.addAll(providers.names());
+      throw new UnavailableException("there is no transport named '" + config.transport() + "'; known: " + String.join(", ", known));
+    }
+    return providers.select(config.transport(), providerConfig, Transport.class).plugin();
+  }
+
+  /** Returns the transport a joiner asks for admission on, or null for tcp (its own TLS joiner). */
+  private static Transport pluginJoiner(HiveConfig config, String nodeId, Path dataDir, JoinToken token) {
+    return config.transport().equals("tcp") ? null : pluginTransport(config, TcpTransport.JOINER_PREFIX + nodeId, dataDir, token);
+  }
+
   private static SwimMembership.Settings swimSettings(HiveConfig config) {
     SwimMembership.Settings d = SwimMembership.Settings.DEFAULTS;
     return new SwimMembership.Settings(duration(config, "hive.swim.period", d.protocolPeriod()), duration(config, "hive.swim.probe-timeout", d.probeTimeout()),
@@ -335,7 +371,7 @@ final class ClusterNode implements AutoCloseable {
   }
 
   private static Duration duration(HiveConfig config, String key, Duration fallback) {
-    return new dev.hive.spi.ProviderConfig(config.dataDir(), config.clusterName(), "-", config.clock(), config.settings()).duration(key, fallback);
+    return new ProviderConfig(config.dataDir(), config.clusterName(), "-", config.clock(), config.settings()).duration(key, fallback);
   }
 
   /** Registers a handler for topics starting with {@code prefix}. */
@@ -477,7 +513,7 @@ final class ClusterNode implements AutoCloseable {
 
   /** Returns what the discovery plugin says about this node (empty with seeds). */
   Map<String, String> discoveryDetails() {
-    dev.hive.spi.Discovery d = discoveryPlugin;
+    Discovery d = discoveryPlugin;
     return d == null ? Map.of() : d.describe();
   }
 

@@ -170,6 +170,11 @@ public final class Host implements AutoCloseable {
     return server.getLocalPort();
   }
 
+  /** Says whether this host already listens on {@code port}. */
+  public boolean listensOn(int port) {
+    return servers.stream().anyMatch(s -> s.getLocalPort() == port);
+  }
+
   /** Stops listening on {@code port}, keeping the connections it accepted. */
   public void stopListening(int port) {
     for (ServerSocket server : servers) {
