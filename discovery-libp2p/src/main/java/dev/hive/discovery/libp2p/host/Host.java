@@ -193,7 +193,14 @@ public final class Host implements AutoCloseable {
     while (!closed && !server.isClosed()) {
       try {
         Socket socket = server.accept();
-        threads.execute(() -> upgrade(socket, false, null));
+        threads.execute(() -> {
+          try {
+            upgrade(socket, false, null);
+          } catch (IOException e) {
+            // The peer's problem (garbage, a bad signature, a timeout): only its socket is closed.
+            log.debug("inbound connection {} failed its handshake: {}", socket.getRemoteSocketAddress(), e.getMessage());
+          }
+        });
       } catch (IOException e) {
         if (!closed && !server.isClosed()) {
           log.debug("accept failed: {}", e.getMessage());
@@ -308,11 +315,7 @@ public final class Host implements AutoCloseable {
       Socket socket = new Socket();
       try {
         socket.connect(new InetSocketAddress(addr.host().orElseThrow(), addr.tcpPort().orElseThrow()), (int) timeout.toMillis());
-        Connection c = upgrade(socket, true, expected == null ? addr.peerId().orElse(null) : expected);
-        if (c != null) {
-          return c;
-        }
-        failures.add(addr + ": handshake failed");
+        return upgrade(socket, true, expected == null ? addr.peerId().orElse(null) : expected);
       } catch (IOException e) {
         try {
           socket.close();
@@ -325,8 +328,12 @@ public final class Host implements AutoCloseable {
     throw new IOException("cannot reach " + (expected == null ? "peer" : expected) + (failures.isEmpty() ? ": no dialable TCP address known" : ": " + failures));
   }
 
-  /** Secures and multiplexes a new socket; returns null (socket closed) if the handshake fails. */
-  private Connection upgrade(Socket socket, boolean outbound, PeerId expected) {
+  /**
+   * Secures and multiplexes a new socket.
+   *
+   * @throws IOException saying why the handshake failed; the socket is closed then
+   */
+  private Connection upgrade(Socket socket, boolean outbound, PeerId expected) throws IOException {
     try {
       socket.setTcpNoDelay(true);
       socket.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
@@ -358,7 +365,7 @@ public final class Host implements AutoCloseable {
       self[0] = connection;
       if (closed) {
         muxer.close();
-        return null;
+        throw new IOException("host is closed");
       }
       connections.computeIfAbsent(session.remotePeer(), p -> new CopyOnWriteArrayList<>()).add(connection);
       muxer.closedFuture().whenComplete((v, e) -> {
@@ -380,13 +387,12 @@ public final class Host implements AutoCloseable {
       threads.execute(() -> identify(connection));
       return connection;
     } catch (IOException | RuntimeException e) {
-      log.debug("{} connection {} failed its handshake: {}", outbound ? "outbound" : "inbound", socket.getRemoteSocketAddress(), e.toString());
       try {
         socket.close();
       } catch (IOException ignored) {
         // Closing a socket that failed.
       }
-      return null;
+      throw e instanceof IOException io ? io : new IOException("handshake failed: " + e, e);
     }
   }
 

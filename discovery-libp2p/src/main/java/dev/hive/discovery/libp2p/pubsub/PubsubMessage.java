@@ -60,11 +60,17 @@ public record PubsubMessage(byte[] from, byte[] data, byte[] seqno, String topic
     return PeerId.fromBytes(from);
   }
 
-  ProtoWriter encode() {
+  /** Returns the protobuf Message of the pubsub RPC. */
+  public ProtoWriter encode() {
     return new ProtoWriter().bytes(1, from).bytes(2, data).bytes(3, seqno).string(4, topic).bytes(5, signature).bytes(6, key);
   }
 
-  static PubsubMessage decode(ProtoReader r) throws WireException {
+  /**
+   * Reads a protobuf Message of the pubsub RPC; it is not verified ({@link #verify()} does that).
+   *
+   * @throws WireException if it is not a protobuf message
+   */
+  public static PubsubMessage decode(ProtoReader r) throws WireException {
     byte[] from = null;
     byte[] data = null;
     byte[] seqno = null;

@@ -124,6 +124,14 @@ public final class PeerKeys {
     }
   }
 
+  /**
+   * Returns keys that claim {@code claimed}'s identity but sign with {@code signer}'s private key:
+   * what an impostor presents. Tests use it to check that such a peer is refused.
+   */
+  static PeerKeys impersonating(PeerKeys claimed, PeerKeys signer) {
+    return new PeerKeys(signer.privateKey, claimed.publicKeyRaw);
+  }
+
   /** Returns libp2p's protobuf PrivateKey: type Ed25519, seed followed by the public key. */
   public byte[] encodedPrivateKey() {
     byte[] pkcs8 = privateKey.getEncoded();

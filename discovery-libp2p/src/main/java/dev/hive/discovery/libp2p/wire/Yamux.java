@@ -49,6 +49,7 @@ public final class Yamux implements AutoCloseable {
   private final AtomicInteger nextPing = new AtomicInteger();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
   private volatile boolean goingAway;
+  private volatile Throwable endedBy;
 
   /**
    * @param client whether this side dialed (it then opens odd stream ids)
@@ -249,10 +250,16 @@ public final class Yamux implements AutoCloseable {
     shutdown(null);
   }
 
+  /** Returns what ended the connection: null while it is open or when it was closed cleanly. */
+  Throwable endedBy() {
+    return endedBy;
+  }
+
   private void shutdown(Throwable cause) {
     if (!closed.complete(null)) {
       return;
     }
+    endedBy = cause;
     try {
       out.close();
     } catch (IOException e) {
