@@ -42,6 +42,8 @@ public final class Kademlia implements AutoCloseable {
   static final int ALPHA = 3;
   static final int MAX_MESSAGE = 1024 * 1024;
   static final Duration QUERY_TIMEOUT = Duration.ofSeconds(5);
+  static final Duration FIRST_BOOTSTRAP_RETRY = Duration.ofMillis(250);
+  static final Duration LAST_BOOTSTRAP_RETRY = Duration.ofSeconds(30);
   static final Duration PROVIDER_TTL = Duration.ofHours(24);
   static final int MAX_RECORDS = 10_000;
 
@@ -53,6 +55,8 @@ public final class Kademlia implements AutoCloseable {
   private final Map<ByteBuffer, KadMessage.Record> records = new ConcurrentHashMap<>();
   private final Map<ByteBuffer, Map<PeerId, Instant>> providers = new ConcurrentHashMap<>();
   private volatile ScheduledFuture<?> refresh;
+  private volatile ScheduledFuture<?> retry;
+  private volatile boolean closed;
 
   public Kademlia(Host host, String protocol, Clock clock) {
     this.host = host;
@@ -96,6 +100,19 @@ public final class Kademlia implements AutoCloseable {
    * @return how many bootstrap peers answered
    */
   public int bootstrap(List<Multiaddr> peers, Duration refreshEvery) {
+    int reached = dialBootstrapPeers(peers, true);
+    findNode(host.peerId());
+    if (refresh == null && !refreshEvery.isZero()) {
+      refresh = host.timers().scheduleWithFixedDelay(() -> host.executor().execute(() -> findNode(host.peerId())),
+          refreshEvery.toMillis(), refreshEvery.toMillis(), TimeUnit.MILLISECONDS);
+    }
+    if (reached == 0 && !peers.isEmpty()) {
+      retryBootstrap(peers, FIRST_BOOTSTRAP_RETRY);
+    }
+    return reached;
+  }
+
+  private int dialBootstrapPeers(List<Multiaddr> peers, boolean firstTime) {
     int reached = 0;
     for (Multiaddr addr : peers) {
       try {
@@ -105,15 +122,39 @@ public final class Kademlia implements AutoCloseable {
         table.add(c.remotePeer(), clock.millis());
         reached++;
       } catch (Exception e) {
-        log.warn("bootstrap peer {} did not answer: {}", addr, e.getMessage());
+        if (firstTime) {
+          log.warn("bootstrap peer {} did not answer (trying again, backing off to {} s): {}", addr, LAST_BOOTSTRAP_RETRY.toSeconds(),
+              e.getMessage());
+        } else {
+          log.debug("bootstrap peer {} did not answer: {}", addr, e.getMessage());
+        }
       }
     }
-    findNode(host.peerId());
-    if (refresh == null && !refreshEvery.isZero()) {
-      refresh = host.timers().scheduleWithFixedDelay(() -> host.executor().execute(() -> findNode(host.peerId())),
-          refreshEvery.toMillis(), refreshEvery.toMillis(), TimeUnit.MILLISECONDS);
-    }
     return reached;
+  }
+
+  /**
+   * Tries the bootstrap peers again after {@code delay}, doubling it up to 30 s, until one is
+   * connected: a peer started together with its bootstrap peers (a cluster booted at once) must
+   * not stay cut off because it asked a moment too early -- even when peers that bootstrap through
+   * it have found it meanwhile, they and it would otherwise form an island.
+   */
+  private void retryBootstrap(List<Multiaddr> peers, Duration delay) {
+    if (closed) {
+      return;
+    }
+    retry = host.timers().schedule(() -> host.executor().execute(() -> {
+      boolean connected = peers.stream().anyMatch(a -> a.peerId().flatMap(host::connection).isPresent());
+      if (closed || connected) {
+        return;
+      }
+      if (dialBootstrapPeers(peers, false) > 0) {
+        findNode(host.peerId());
+      } else {
+        Duration next = delay.multipliedBy(2);
+        retryBootstrap(peers, next.compareTo(LAST_BOOTSTRAP_RETRY) > 0 ? LAST_BOOTSTRAP_RETRY : next);
+      }
+    }), delay.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   // ---- serving
@@ -430,8 +471,12 @@ public final class Kademlia implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     if (refresh != null) {
       refresh.cancel(false);
+    }
+    if (retry != null) {
+      retry.cancel(false);
     }
   }
 }

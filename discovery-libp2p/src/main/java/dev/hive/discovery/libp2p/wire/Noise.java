@@ -391,7 +391,10 @@ public final class Noise {
     }
   }
 
-  /** Encrypts writes into Noise transport messages; a flush sends what is buffered. */
+  /**
+   * Encrypts writes into Noise transport messages; a flush sends what is buffered. Synchronized:
+   * a close racing a write must not encrypt two messages under one nonce.
+   */
   static final class SecureOutputStream extends OutputStream {
     private static final int MAX_PLAINTEXT = MAX_MESSAGE - TAG;
     private final OutputStream out;
@@ -405,7 +408,7 @@ public final class Noise {
     }
 
     @Override
-    public void write(int b) throws IOException {
+    public synchronized void write(int b) throws IOException {
       if (count == buffer.length) {
         send();
       }
@@ -413,7 +416,7 @@ public final class Noise {
     }
 
     @Override
-    public void write(byte[] b, int off, int len) throws IOException {
+    public synchronized void write(byte[] b, int off, int len) throws IOException {
       while (len > 0) {
         if (count == buffer.length) {
           send();
@@ -438,13 +441,13 @@ public final class Noise {
     }
 
     @Override
-    public void flush() throws IOException {
+    public synchronized void flush() throws IOException {
       send();
       out.flush();
     }
 
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
       try {
         flush();
       } finally {
