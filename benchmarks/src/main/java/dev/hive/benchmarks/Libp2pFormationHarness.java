@@ -5,29 +5,48 @@ import dev.hive.api.Hive;
 import dev.hive.api.Node;
 import dev.hive.api.NodeState;
 import dev.hive.discovery.libp2p.wire.PeerKeys;
+import dev.hive.spi.DiscoveredPeer;
+import dev.hive.spi.Discovery;
+import dev.hive.spi.DiscoveryProvider;
+import dev.hive.spi.ProviderConfig;
+import dev.hive.spi.ProviderSelection;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
 
 /**
- * N Hive nodes in this JVM on loopback start at once and form one cluster; the time from the
- * start until every node lists N ALIVE members. Two ways in the same run:
+ * N nodes in this JVM on loopback start at once and find each other; four ways, in the same run,
+ * chosen with {@code -Dways=dht,udp,libp2p,seeds}:
  *
  * <ul>
- *   <li>libp2p: {@code --discovery libp2p --transport libp2p}, each node given one bootstrap peer
- *       (a random node started before it in the list): they find each other through the Kademlia DHT and gossipsub, agree
- *       on a founder and join it over libp2p;
- *   <li>seeds (the baseline users have today): tcp with mutual TLS, every node given node 0's
- *       address as its one seed.
+ *   <li>dht: N discovery plugins {@code libp2p} alone (no consensus, no membership), each given
+ *       one bootstrap peer (a random node before it in the list, node 0: node 1, so the links form
+ *       a tree and only the DHT carries the rest): the time until every one has found all the
+ *       others through the Kademlia DHT and the cluster's gossipsub topic;
+ *   <li>udp: the same with discovery {@code udp} (signed broadcast beacons), the baseline on one
+ *       LAN;
+ *   <li>libp2p: N Hive nodes, {@code --discovery libp2p --transport libp2p}, one bootstrap peer
+ *       each: they find each other, agree on a founder, join it over libp2p and its Raft group;
+ *       the time until every node lists N ALIVE members;
+ *   <li>seeds: N Hive nodes over tcp with mutual TLS, every node given node 0's address as its
+ *       one seed -- the baseline users have today.
  * </ul>
  *
  * <p>The libp2p identities are made before the start, as an operator would have them, so that
@@ -37,6 +56,10 @@ import java.util.function.IntFunction;
  */
 public final class Libp2pFormationHarness {
   private static final long PATIENCE_MS = Long.getLong("patience.ms", 180_000);
+  private static final String FOUND = "every one found all others";
+  private static final String ALIVE = "every node lists all ALIVE";
+  /** Which ways to run: {@code -Dways=dht} alone while working on one. */
+  private static final List<String> WAYS = List.of(System.getProperty("ways", "dht,udp,libp2p,seeds").split(","));
 
   private Libp2pFormationHarness() {}
 
@@ -62,37 +85,151 @@ public final class Libp2pFormationHarness {
       Path base = Files.createTempDirectory("hive-formation-bench");
       try {
         System.out.printf(Locale.ROOT, "round %d, %d nodes:%n", round, n);
-        report("libp2p (DHT, one bootstrap each)", form(n, libp2pNodes(base.resolve("libp2p"), n, round)));
-        report("seeds (tcp + TLS, one seed each)", form(n, seededNodes(base.resolve("seeds"), n)));
+        if (WAYS.contains("dht")) {
+          report("discovery libp2p (DHT + gossipsub)", FOUND, discover(n, dhtDiscoveries(base.resolve("dht"), n, round)));
+        }
+        if (WAYS.contains("udp")) {
+          report("discovery udp (broadcast beacons)", FOUND, discover(n, udpDiscoveries(base.resolve("udp"), n)));
+        }
+        if (WAYS.contains("libp2p")) {
+          report("libp2p (DHT, one bootstrap each)", ALIVE, form(n, libp2pNodes(base.resolve("libp2p"), n, round)));
+        }
+        if (WAYS.contains("seeds")) {
+          report("seeds (tcp + TLS, one seed each)", ALIVE, form(n, seededNodes(base.resolve("seeds"), n)));
+        }
       } finally {
-        TransferHarness.deleteTree(base);
+        try {
+          TransferHarness.deleteTree(base);
+        } catch (IOException e) {
+          // A node's threads may still be writing after a failed start: report, do not hide the failure.
+          System.err.println("could not remove all of " + base + ": " + e);
+        }
       }
     }
   }
 
-  private static void report(String way, long[] millis) {
-    System.out.printf(Locale.ROOT, "  %-34s every start() returned %6.2f s, every node lists all ALIVE %6.2f s%n", way, millis[0] / 1000.0,
-        millis[1] / 1000.0);
+  private static void report(String way, String done, long[] millis) {
+    System.out.printf(Locale.ROOT, "  %-34s every start() returned %6.2f s, %s %6.2f s%n", way, millis[0] / 1000.0, done, millis[1] / 1000.0);
   }
 
   private static IntFunction<Hive.Builder> libp2pNodes(Path base, int n, int round) throws IOException {
     String token = "bench-" + UUID.randomUUID();
-    int[] ports = new int[n];
-    String[] multiaddrs = new String[n];
-    for (int i = 0; i < n; i++) {
-      ports[i] = TransferHarness.freePortPair();
-      PeerKeys keys = PeerKeys.loadOrCreate(base.resolve("n" + i).resolve("libp2p").resolve("identity.key"));
-      multiaddrs[i] = "/ip4/127.0.0.1/tcp/" + ports[i] + "/p2p/" + keys.peerId();
-    }
-    Random random = new Random(round);
+    Libp2pPeers peers = new Libp2pPeers(base, n, round);
     return i -> {
-      // A random earlier node (node 0: node 1): the bootstrap links form a tree, so no group of
-      // nodes knows only itself -- the DHT must carry the rest.
-      int bootstrap = i == 0 ? 1 : random.nextInt(i);
-      return builder(base, i, ports[i]).discovery("libp2p").transport("libp2p").joinToken(token)
-          .setting("hive.libp2p.port", Integer.toString(ports[i])).setting("hive.libp2p.bind", "127.0.0.1")
-          .setting("hive.libp2p.bootstrap", multiaddrs[bootstrap]);
+      Hive.Builder b = builder(base, i, peers.ports[i]).discovery("libp2p").transport("libp2p").joinToken(token);
+      peers.settings(i).forEach(b::setting);
+      return b;
     };
+  }
+
+  /** Ports, identities and one bootstrap each, made before the start as an operator would. */
+  private static final class Libp2pPeers {
+    final int[] ports;
+    final String[] multiaddrs;
+    final int[] bootstrap;
+
+    Libp2pPeers(Path base, int n, int round) throws IOException {
+      ports = new int[n];
+      multiaddrs = new String[n];
+      bootstrap = new int[n];
+      Random random = new Random(round);
+      for (int i = 0; i < n; i++) {
+        ports[i] = TransferHarness.freePortPair();
+        PeerKeys keys = PeerKeys.loadOrCreate(base.resolve("n" + i).resolve("libp2p").resolve("identity.key"));
+        multiaddrs[i] = "/ip4/127.0.0.1/tcp/" + ports[i] + "/p2p/" + keys.peerId();
+        // A random earlier node (node 0: node 1): the bootstrap links form a tree, so no group of
+        // nodes knows only itself -- the DHT must carry the rest.
+        bootstrap[i] = i == 0 ? 1 : random.nextInt(i);
+      }
+    }
+
+    Map<String, String> settings(int i) {
+      return Map.of("hive.libp2p.port", Integer.toString(ports[i]), "hive.libp2p.bind", "127.0.0.1",
+          "hive.libp2p.bootstrap", multiaddrs[bootstrap[i]]);
+    }
+  }
+
+  private static IntFunction<Discovery> dhtDiscoveries(Path base, int n, int round) throws IOException {
+    String token = "bench-" + UUID.randomUUID();
+    Libp2pPeers peers = new Libp2pPeers(base, n, round);
+    return i -> {
+      Map<String, String> settings = new HashMap<>(peers.settings(i));
+      settings.put(Discovery.TOKEN_SETTING, token);
+      return discovery("libp2p", base.resolve("n" + i), i, settings);
+    };
+  }
+
+  private static IntFunction<Discovery> udpDiscoveries(Path base, int n) throws IOException {
+    String token = "bench-" + UUID.randomUUID();
+    String port = Integer.toString(TransferHarness.freePortPair());
+    return i -> discovery("udp", base.resolve("n" + i), i, Map.of(Discovery.TOKEN_SETTING, token, "hive.udp.port", port));
+  }
+
+  private static Discovery discovery(String name, Path dataDir, int i, Map<String, String> settings) {
+    try {
+      Files.createDirectories(dataDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    ProviderConfig config = new ProviderConfig(dataDir, "bench", "node-" + i, Clock.systemUTC(), settings);
+    return ProviderSelection.load("discovery", DiscoveryProvider.class, List.of(), Libp2pFormationHarness.class.getClassLoader())
+        .select(name, config, Discovery.class).plugin();
+  }
+
+  /**
+   * Starts n discoveries at once, each announcing itself as a member; returns the millis until
+   * every start() returned and until every one has found all the others.
+   */
+  private static long[] discover(int n, IntFunction<Discovery> make) throws Exception {
+    List<Discovery> discoveries = new ArrayList<>();
+    List<Set<String>> found = new ArrayList<>();
+    long[] complete = new long[n];
+    AtomicInteger losses = new AtomicInteger();
+    try {
+      for (int i = 0; i < n; i++) {
+        discoveries.add(make.apply(i));
+        found.add(ConcurrentHashMap.newKeySet());
+      }
+      long begin = System.nanoTime();
+      for (int i = 0; i < n; i++) {
+        Set<String> mine = found.get(i);
+        discoveries.get(i).start(new DiscoveredPeer("node-" + i, "127.0.0.1", 20_000 + i), new Discovery.Listener() {
+          @Override
+          public void peerFound(DiscoveredPeer peer) {
+            mine.add(peer.nodeId());
+          }
+
+          @Override
+          public void peerLost(DiscoveredPeer peer) {
+            losses.incrementAndGet();
+            mine.remove(peer.nodeId());
+          }
+        });
+      }
+      long allStarted = System.nanoTime();
+      while (found.stream().anyMatch(f -> f.size() < n - 1)) {
+        for (int i = 0; i < n; i++) {
+          if (complete[i] == 0 && found.get(i).size() == n - 1) {
+            complete[i] = System.nanoTime() - begin;
+          }
+        }
+        if (System.nanoTime() - begin > PATIENCE_MS * 1_000_000) {
+          throw new IllegalStateException(n + " discoveries did not all find each other in " + PATIENCE_MS / 1000 + " s; found: "
+              + found.stream().map(Set::size).toList());
+        }
+        Thread.sleep(20);
+      }
+      long allFound = System.nanoTime();
+      for (int i = 0; i < n; i++) {
+        complete[i] = complete[i] == 0 ? allFound - begin : complete[i];
+      }
+      Arrays.sort(complete);
+      System.out.printf(Locale.ROOT, "    (a node had found all the others after: median %.2f s, 90th percentile %.2f s; peers lost meanwhile: %d)%n",
+          complete[n / 2] / 1e9, complete[n * 9 / 10] / 1e9, losses.get());
+      return new long[] {(allStarted - begin) / 1_000_000, (allFound - begin) / 1_000_000};
+    } finally {
+      discoveries.parallelStream().forEach(Discovery::close);
+    }
   }
 
   private static IntFunction<Hive.Builder> seededNodes(Path base, int n) throws IOException {

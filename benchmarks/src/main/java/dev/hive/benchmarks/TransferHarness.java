@@ -21,6 +21,7 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -234,20 +235,30 @@ public final class TransferHarness {
     }
   }
 
+  /**
+   * Two free ports in a row, below Linux's ephemeral range (32768 up): a port the kernel hands
+   * out might be taken again by an outgoing connection before the node binds it, and with fifty
+   * nodes connecting at once that happens. Nor is a pair handed out twice in one run: fifty
+   * nodes pick their ports before any binds.
+   */
   static int freePortPair() throws IOException {
-    for (int i = 0; i < 50; i++) {
-      int p;
-      try (ServerSocket s = new ServerSocket(0)) {
-        p = s.getLocalPort();
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    for (int i = 0; i < 200; i++) {
+      int p = random.nextInt(20_000, 32_000);
+      if (HANDED_OUT.contains(p) || HANDED_OUT.contains(p + 1) || HANDED_OUT.contains(p - 1)) {
+        continue;
       }
-      try (ServerSocket s = new ServerSocket(p + 1)) {
+      try (ServerSocket a = new ServerSocket(p); ServerSocket b = new ServerSocket(p + 1)) {
+        HANDED_OUT.add(p);
         return p;
       } catch (IOException e) {
         // Taken; try another.
       }
     }
-    throw new IOException("no two free ports in a row");
+    throw new IOException("no two free ports in a row between 20000 and 32000");
   }
+
+  private static final Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   static double median(List<Double> values) {
     List<Double> sorted = new ArrayList<>(values);

@@ -29,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * and connects to some of them; members then announce themselves every second on a gossipsub
  * topic of the cluster, each announcement carrying an HMAC keyed by the token. A member not heard
  * for {@code hive.libp2p.lost-after} (5 s) is lost.
+ *
+ * <p>Both times grow with the cluster: with more than {@value #PEERS_PER_INTERVAL} peers heard,
+ * a node announces every {@code interval * heard / 10} and waits as much longer before calling
+ * a peer lost. Every node checks every announcement's Ed25519 signature, so a fixed interval
+ * would cost n² checks per interval; this keeps the whole cluster near ten announcements per
+ * interval (what a node is still found by) while Hive's own membership watches liveness.
  */
 final class Libp2pDiscovery implements Discovery {
   private static final Logger log = LoggerFactory.getLogger(Libp2pDiscovery.class);
@@ -36,6 +42,7 @@ final class Libp2pDiscovery implements Discovery {
   static final String LOST_AFTER = "hive.libp2p.lost-after";
   /** New connections to providers per round: enough for one mesh, not a full graph. */
   static final int DIALS_PER_ROUND = 6;
+  static final int PEERS_PER_INTERVAL = 10;
 
   private final Libp2pNode node;
   private final String cluster;
@@ -79,15 +86,14 @@ final class Libp2pDiscovery implements Discovery {
     this.self = self;
     this.listener = listener;
     node.pubsub.subscribe(topic, (t, data, sender) -> heard(data, sender));
-    long every = interval.toMillis();
-    announcer = node.host.timers().scheduleWithFixedDelay(() -> node.host.executor().execute(this::announceAndExpire), 0, every, TimeUnit.MILLISECONDS);
+    scheduleAnnouncement(0);
     node.host.executor().execute(() -> {
       node.dht.bootstrap(node.bootstrap, Duration.ofMinutes(5));
       findMembers();
     });
   }
 
-  /** Provides the cluster key and dials other providers: often at first, then every 10 s. */
+  /** Provides the cluster key and dials other providers: often at first, then every 10 s once connected. */
   private void findMembers() {
     if (closed) {
       return;
@@ -113,10 +119,27 @@ final class Libp2pDiscovery implements Discovery {
       log.warn("finding cluster members through the DHT failed: {}", e.toString());
     }
     rounds++;
-    long delay = rounds < 5 ? 500L * rounds : 10_000;
+    // Often at first; then a node with fewer cluster peers than one round dials looks again
+    // sooner (1 s, 2 s, ... up to 10 s): a node left out of the mesh is not heard until it does.
+    boolean wellConnected = node.pubsub.topicPeers(topic).size() >= DIALS_PER_ROUND;
+    long delay = rounds < 5 ? 500L * rounds : wellConnected ? 10_000 : Math.min(10_000, 1_000L * (rounds - 4));
     if (!closed) {
       finder = node.host.timers().schedule(() -> node.host.executor().execute(this::findMembers), delay, TimeUnit.MILLISECONDS);
     }
+  }
+
+  private void scheduleAnnouncement(long delayMillis) {
+    if (!closed) {
+      announcer = node.host.timers().schedule(() -> node.host.executor().execute(() -> {
+        announceAndExpire();
+        scheduleAnnouncement(interval.toMillis() * scale());
+      }), delayMillis, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** How many times the configured interval and lost-after apply, for the peers heard now. */
+  private long scale() {
+    return Math.max(1, heard.size() / PEERS_PER_INTERVAL);
   }
 
   private byte[] announcement(DiscoveredPeer peer, boolean leaving) {
@@ -134,8 +157,9 @@ final class Libp2pDiscovery implements Discovery {
     }
     node.pubsub.publish(topic, announcement(me, false));
     long now = clock.millis();
+    long lostAfterMillis = lostAfter.toMillis() * scale();
     heard.values().removeIf(h -> {
-      if (now - h.at() > lostAfter.toMillis()) {
+      if (now - h.at() > lostAfterMillis) {
         listener.peerLost(h.peer());
         return true;
       }

@@ -17,9 +17,17 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
@@ -57,6 +65,8 @@ import org.slf4j.LoggerFactory;
 public final class RaftCommandLog implements CommandLog {
   /** Voters in the group at most; more make writes slower without making them safer in practice. */
   public static final int MAX_VOTERS = 5;
+  /** How long {@link #addPeer} keeps trying; under the 30 s a joiner waits for the answer. */
+  private static final Duration JOIN_PATIENCE = Duration.ofSeconds(25);
 
   private static final Logger log = LoggerFactory.getLogger(RaftCommandLog.class);
 
@@ -69,6 +79,8 @@ public final class RaftCommandLog implements CommandLog {
   private final StateCodec codec = new StateCodec();
   private final Duration writeTimeout;
   private RaftClient client;
+  private final Queue<PendingAdd> pendingAdds = new ConcurrentLinkedQueue<>();
+  private final ReentrantLock addApplier = new ReentrantLock();
   private Set<RaftPeerId> clientPeers = Set.of();
 
   /** Where a peer's Raft server listens. */
@@ -200,18 +212,68 @@ public final class RaftCommandLog implements CommandLog {
    * Adds a node to the group as a listener: it catches up without voting, and never campaigns
    * (a voter that campaigns before the leader knows it is told to shut down). The leader promotes
    * it to voter while there are fewer than {@value #MAX_VOTERS}. Goes to the leader from any node.
+   *
+   * <p>Nodes joining at once are added together: Raft changes its configuration one change at a
+   * time, so fifty joiners each racing their own compare-and-set mostly lose and time out. Whoever
+   * finds no change under way applies every add waiting, in one change.
+   *
+   * @throws UnavailableException when the group does not take the node within 25 s (or the write
+   *     timeout, when longer)
    */
   public void addPeer(String id, String address) {
-    long deadline = System.nanoTime() + writeTimeout.toNanos();
+    PendingAdd mine = new PendingAdd(new Peer(id, address, false), new CompletableFuture<>());
+    pendingAdds.add(mine);
+    // A join waits longer than a write: when many nodes start at once, the leader brings each
+    // batch of listeners up to date before the change commits.
+    long deadline = System.nanoTime() + Math.max(writeTimeout.toNanos(), JOIN_PATIENCE.toNanos());
+    while (!mine.done().isDone() && System.nanoTime() < deadline) {
+      if (addApplier.tryLock()) {
+        try {
+          applyPendingAdds(deadline);
+        } finally {
+          addApplier.unlock();
+        }
+      } else {
+        try {
+          mine.done().get(50, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+          // Not yet, or failed: the loop looks again.
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    pendingAdds.remove(mine);
+    if (!mine.done().isDone()) {
+      throw new UnavailableException("cannot add " + id + " to the consensus group: timed out");
+    }
+    try {
+      mine.done().join();
+    } catch (CompletionException e) {
+      throw new UnavailableException("cannot add " + id + " to the consensus group: " + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  private record PendingAdd(Peer peer, CompletableFuture<Void> done) {}
+
+  /** Adds every node waiting, in one compare-and-set change, retried while another change is under way. */
+  private void applyPendingAdds(long deadline) {
+    List<PendingAdd> batch = new ArrayList<>(pendingAdds);
     String last = "timed out";
-    while (System.nanoTime() < deadline) {
+    while (!batch.isEmpty() && System.nanoTime() < deadline) {
       List<Peer> conf = configuration();
-      if (conf.stream().anyMatch(p -> p.id().equals(id))) {
+      List<Peer> next = new ArrayList<>(conf);
+      for (PendingAdd add : batch) {
+        if (next.stream().noneMatch(p -> p.id().equals(add.peer().id()))) {
+          next.add(add.peer());
+        }
+      }
+      if (next.size() == conf.size()) {
+        batch.forEach(a -> a.done().complete(null));
         return;
       }
-      List<Peer> next = new ArrayList<>(conf);
-      next.add(new Peer(id, address, false));
-      // Compare-and-set on the configuration read just now: two nodes joining at once do not undo each other.
+      // Compare-and-set on the configuration read just now: a change by another node is not undone.
       List<RaftPeer> curVoters = new ArrayList<>();
       List<RaftPeer> curListeners = new ArrayList<>();
       split(conf, curVoters, curListeners);
@@ -224,20 +286,29 @@ public final class RaftCommandLog implements CommandLog {
             .setServersInNewConf(newVoters).setListenersInNewConf(newListeners)
             .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build());
         if (reply.isSuccess()) {
+          batch.forEach(a -> a.done().complete(null));
           return;
         }
         last = reply.getException() == null ? "refused" : reply.getException().getMessage();
       } catch (IOException e) {
         last = e.getMessage();
       }
+      log.debug("adding {} nodes to the consensus group failed, trying again: {}", batch.size(), last);
       try {
-        Thread.sleep(200 + java.util.concurrent.ThreadLocalRandom.current().nextInt(300));
+        Thread.sleep(100 + ThreadLocalRandom.current().nextInt(200));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;
       }
+      // Those who arrived meanwhile ride along on the next attempt.
+      for (PendingAdd add : pendingAdds) {
+        if (!batch.contains(add)) {
+          batch.add(add);
+        }
+      }
     }
-    throw new UnavailableException("cannot add " + id + " to the consensus group: " + last);
+    String why = last;
+    batch.forEach(a -> a.done().completeExceptionally(new UnavailableException(why)));
   }
 
   private static void split(List<Peer> peers, List<RaftPeer> voters, List<RaftPeer> listeners) {
@@ -292,11 +363,16 @@ public final class RaftCommandLog implements CommandLog {
     peers.forEach(p -> ids.add(p.getId()));
     if (client == null || !ids.equals(clientPeers)) {
       if (client != null) {
-        try {
-          client.close();
-        } catch (IOException e) {
-          log.debug("closing the old Raft client: {}", e.getMessage());
-        }
+        // Closed later, not now: a write in flight on it (its retries end within the write
+        // timeout) would otherwise fail as "closed" while voters are added during a formation.
+        RaftClient retired = client;
+        CompletableFuture.runAsync(() -> {
+          try {
+            retired.close();
+          } catch (IOException e) {
+            log.debug("closing the old Raft client: {}", e.getMessage());
+          }
+        }, CompletableFuture.delayedExecutor(2 * writeTimeout.toMillis(), TimeUnit.MILLISECONDS));
       }
       // Bounded retries: a write that cannot reach a leader must fail, not hang (a minority partition).
       int attempts = (int) Math.max(1, writeTimeout.toMillis() / 500);
@@ -323,13 +399,13 @@ public final class RaftCommandLog implements CommandLog {
       // Bounded by the write timeout whatever the retries do: a node cut off from the majority
       // must answer its caller with an error, not keep it waiting on connection timeouts.
       reply = client().async().send(Message.valueOf(ByteString.copyFrom(bytes))).get(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (java.util.concurrent.TimeoutException e) {
+    } catch (TimeoutException e) {
       throw new UnavailableException("the cluster cannot accept changes now: no leader answered within " + writeTimeout.toSeconds()
           + " s; a node cut off from the majority cannot change the desired state");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new UnavailableException("interrupted while waiting for the cluster to accept a change", e);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       HiveException refusal = HiveStateMachine.decodeError(String.valueOf(cause.getMessage()));
       if (refusal != null) {

@@ -305,12 +305,12 @@ public final class LocalCluster implements Cluster {
     return events.recent();
   }
 
-  /** Returns the local node's facts, its runtimes and what they can do, for {@code hive node info}. */
   /** Returns what the discovery plugin says about this node, e.g. libp2p's peerId and multiaddrs. */
   public Map<String, String> discoveryDetails() {
     return clusterNode.discoveryDetails();
   }
 
+  /** Returns the local node's facts, its runtimes and what they can do, for {@code hive node info}. */
   public Map<String, Object> nodeDetails() {
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("hostname", dev.hive.core.monitor.NodeFacts.hostName());

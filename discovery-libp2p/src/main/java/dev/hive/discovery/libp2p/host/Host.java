@@ -32,9 +32,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.RejectedExecutionHandler;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -82,22 +83,23 @@ public final class Host implements AutoCloseable {
     this.agentVersion = agentVersion;
     String name = "libp2p-" + keys.peerId().toString().substring(Math.max(0, keys.peerId().toString().length() - 6));
     AtomicInteger count = new AtomicInteger();
-    // A cached pool whose work handed over after close() is dropped: timers and connections that
-    // are still winding down have nothing left to do.
+    // Work handed over after close() is dropped: timers and connections that are still winding
+    // down have nothing left to do.
+    RejectedExecutionHandler dropAfterClose = (task, pool) -> {
+      if (!closed) {
+        throw new RejectedExecutionException("libp2p host " + name + " refused a task");
+      }
+    };
     this.threads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
       Thread t = new Thread(r, name + "-" + count.incrementAndGet());
       t.setDaemon(true);
       return t;
-    }, (task, pool) -> {
-      if (!closed) {
-        throw new RejectedExecutionException("libp2p host " + name + " refused a task");
-      }
-    });
-    this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
+    }, dropAfterClose);
+    this.timers = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, name + "-timers");
       t.setDaemon(true);
       return t;
-    });
+    }, dropAfterClose);
     handlers.put(IDENTIFY, (c, s) -> {
       Varint.writePrefixed(s.out(), identifyMessage(c));
       s.closeWrite();
