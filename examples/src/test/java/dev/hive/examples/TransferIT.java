@@ -162,14 +162,24 @@ class TransferIT {
     return HexFormat.of().formatHex(sha.digest());
   }
 
+  /** Deletes what the test made but the daemons' logs: a failure names its log, which must still be there. */
   private static void deleteTree(Path root) throws IOException {
     if (!Files.exists(root)) {
       return;
     }
     try (var walk = Files.walk(root)) {
       for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
+        boolean keep = p.getFileName().toString().endsWith("-daemon.log") || Files.isDirectory(p) && isNotEmpty(p);
+        if (!keep) {
+          Files.deleteIfExists(p);
+        }
       }
+    }
+  }
+
+  private static boolean isNotEmpty(Path dir) throws IOException {
+    try (var entries = Files.list(dir)) {
+      return entries.findAny().isPresent();
     }
   }
 }

@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
@@ -45,23 +48,51 @@ public final class DaemonProcess implements AutoCloseable {
 
   public DaemonProcess(Path dataDir, String... extraArgs) throws IOException {
     this.dataDir = dataDir;
-    try (ServerSocket s = new ServerSocket(0)) {
-      this.port = s.getLocalPort();
-    }
+    this.port = freePorts(1);
     this.clusterPort = freePortPair();
     this.extraArgs.addAll(List.of(extraArgs));
   }
 
-  /** A port whose successor is free too: the cluster port and the consensus port. */
+  /**
+   * A port whose two successors are free too: the cluster port, the consensus port and libp2p's
+   * default port.
+   */
   public static int freePortPair() throws IOException {
-    for (int attempt = 0; attempt < 100; attempt++) {
-      try (ServerSocket a = new ServerSocket(0); ServerSocket b = new ServerSocket(a.getLocalPort() + 1)) {
-        return a.getLocalPort();
+    return freePorts(3);
+  }
+
+  /** Ports handed out in this JVM: a test picks its ports before its daemons bind them. */
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+
+  /**
+   * {@code count} free ports in a row below Linux's ephemeral range (32768 up), never handed out
+   * twice: a daemon killed and started again binds the same ports, and a port from the ephemeral
+   * range may meanwhile be the local end of some outgoing connection (then Ratis cannot bind its
+   * consensus port and the daemon exits).
+   */
+  private static int freePorts(int count) throws IOException {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    for (int attempt = 0; attempt < 500; attempt++) {
+      int first = random.nextInt(20_000, 32_000 - count);
+      if (IntStream.range(first, first + count).anyMatch(HANDED_OUT::contains)) {
+        continue;
+      }
+      List<ServerSocket> probes = new ArrayList<>();
+      try {
+        for (int p = first; p < first + count; p++) {
+          probes.add(new ServerSocket(p));
+        }
+        IntStream.range(first, first + count).forEach(HANDED_OUT::add);
+        return first;
       } catch (IOException e) {
-        // The next one is taken: try another.
+        // One is taken: try another block.
+      } finally {
+        for (ServerSocket probe : probes) {
+          probe.close();
+        }
       }
     }
-    throw new IOException("no two consecutive free ports");
+    throw new IOException("no " + count + " free ports in a row between 20000 and 32000");
   }
 
   public String clusterAddress() {
