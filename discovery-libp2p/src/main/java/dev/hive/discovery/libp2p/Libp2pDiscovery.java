@@ -30,9 +30,9 @@ import org.slf4j.LoggerFactory;
  * topic of the cluster, each announcement carrying an HMAC keyed by the token. A member not heard
  * for {@code hive.libp2p.lost-after} (5 s) is lost.
  *
- * <p>Both times grow with the cluster: with more than {@value #PEERS_PER_INTERVAL} peers heard,
- * a node announces every {@code interval * heard / 10} and waits as much longer before calling
- * a peer lost. Every node checks every announcement's Ed25519 signature, so a fixed interval
+ * <p>Both times grow with the cluster: from {@value #PEERS_PER_INTERVAL} peers heard on, a node
+ * announces every {@code interval * (heard / 10)} (rounded down) and waits as many times longer
+ * before calling a peer lost. Every node checks every announcement's Ed25519 signature, so a fixed interval
  * would cost n² checks per interval; this keeps the whole cluster near ten announcements per
  * interval (what a node is still found by) while Hive's own membership watches liveness.
  */
@@ -42,6 +42,7 @@ final class Libp2pDiscovery implements Discovery {
   static final String LOST_AFTER = "hive.libp2p.lost-after";
   /** New connections to providers per round: enough for one mesh, not a full graph. */
   static final int DIALS_PER_ROUND = 6;
+  /** Peers heard per configured interval before a node announces less often. */
   static final int PEERS_PER_INTERVAL = 10;
 
   private final Libp2pNode node;

@@ -252,6 +252,10 @@ class MisbehavingPeerTest {
 
   @Test
   void gossipWithAnInvalidSignatureIsNotDeliveredAndCostsTheSenderScore() throws Exception {
+    // Sent in order: a forgery of message 1 (its id, other data), message 2 signed by another key
+    // under the sender's name, the real message 1, the real message 1 again, message 3. The
+    // forgery must not shadow the real message 1 (only verified copies are marked seen), and the
+    // duplicate is not delivered twice.
     Gossipsub gossip = new Gossipsub(target, Duration.ofSeconds(1));
     closeables.add(gossip);
     List<String> delivered = new CopyOnWriteArrayList<>();
@@ -260,7 +264,7 @@ class MisbehavingPeerTest {
     Yamux.Stream stream = connection.newStream(List.of(Gossipsub.MESHSUB_1_1)).stream();
     PeerKeys keys = bystander.keys();
 
-    PubsubMessage signed = PubsubMessage.signed(keys, "hive", "tampered".getBytes(StandardCharsets.UTF_8), 1);
+    PubsubMessage signed = PubsubMessage.signed(keys, "hive", "first".getBytes(StandardCharsets.UTF_8), 1);
     PubsubMessage tampered = new PubsubMessage(signed.from(), "forged".getBytes(StandardCharsets.UTF_8), signed.seqno(), signed.topic(),
         signed.signature(), null);
     PeerKeys other = PeerKeys.generate();
@@ -269,12 +273,12 @@ class MisbehavingPeerTest {
         other.encodedPublicKey());
     PubsubMessage valid = PubsubMessage.signed(keys, "hive", "genuine".getBytes(StandardCharsets.UTF_8), 3);
     ProtoWriter subscribe = new ProtoWriter().uint(1, 1).string(2, "hive");
-    for (PubsubMessage m : List.of(tampered, claimed, valid)) {
+    for (PubsubMessage m : List.of(tampered, claimed, signed, signed, valid)) {
       Varint.writePrefixed(stream.out(), new ProtoWriter().message(1, subscribe).message(2, m.encode()).toByteArray());
     }
-    // One stream is read in order: once the genuine message is in, the two before it were judged.
+    // One stream is read in order: once the last message is in, those before it were judged.
     await().atMost(PATIENCE).until(() -> delivered.contains("genuine"));
-    assertThat(delivered).containsExactly("genuine");
+    assertThat(delivered).containsExactly("first", "genuine");
     assertThat(gossip.score(bystander.peerId())).isNegative();
   }
 
