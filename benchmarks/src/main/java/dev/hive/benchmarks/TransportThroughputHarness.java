@@ -20,7 +20,6 @@ import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -60,7 +59,12 @@ public final class TransportThroughputHarness {
       e.printStackTrace();
       status = 1;
     } finally {
-      TransferHarness.deleteTree(base);
+      try {
+        TransferHarness.deleteTree(base);
+      } catch (IOException e) {
+        // Reported, not thrown: it would hide the measurement's own failure.
+        System.err.println("could not remove all of " + base + ": " + e);
+      }
     }
     System.exit(status);
   }
@@ -96,8 +100,8 @@ public final class TransportThroughputHarness {
           cipherRate("ChaCha20-Poly1305"), cipherRate("AES/GCM/NoPadding"));
       for (String shape : List.of("bulk stream", "channel")) {
         Map<String, List<Double>> rates = shape.equals("channel") ? channelRates : streamRates;
-        double tls = median(rates.get("tcp + TLS"));
-        double libp2p = median(rates.get("libp2p"));
+        double tls = TransferHarness.median(rates.get("tcp + TLS"));
+        double libp2p = TransferHarness.median(rates.get("libp2p"));
         System.out.printf(Locale.ROOT, "  %-11s tcp + TLS %7.1f MiB/s, libp2p %7.1f MiB/s: libp2p/TLS %.2f%n", shape, tls, libp2p, libp2p / tls);
       }
     } finally {
@@ -188,13 +192,6 @@ public final class TransportThroughputHarness {
 
   private static double rate(long bytes, long nanos) {
     return bytes / 1048576.0 / (nanos / 1e9);
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = new ArrayList<>(values);
-    Collections.sort(sorted);
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
   }
 
   /** {@code size} zero bytes, handed out in the caller's buffer: the sender costs nothing to feed. */

@@ -222,11 +222,17 @@ class MisbehavingPeerTest {
     assertTargetStillServes();
   }
 
+  /** A host claiming {@code victim}'s peer id, whose Noise payload is signed by another key. */
+  private Host impostorOf(Host victim) {
+    Host impostor = new Host(PeerKeys.impersonating(victim.keys(), PeerKeys.generate()), "hive-test/impostor");
+    closeables.add(impostor);
+    return impostor;
+  }
+
   @Test
   void aDialerWhoseNoiseSignatureIsNotItsKeysIsRefused() throws Exception {
     Host victim = host("victim");
-    Host impostor = new Host(PeerKeys.impersonating(victim.keys(), PeerKeys.generate()), "hive-test/impostor");
-    closeables.add(impostor);
+    Host impostor = impostorOf(victim);
     assertThat(impostor.peerId()).isEqualTo(victim.peerId());
     // The dialer's handshake ends before the listener has checked message 3; the listener then drops it.
     try {
@@ -242,8 +248,7 @@ class MisbehavingPeerTest {
   @Test
   void aListenerWhoseNoiseSignatureIsNotItsKeysIsRefused() throws Exception {
     Host victim = host("victim");
-    Host impostor = new Host(PeerKeys.impersonating(victim.keys(), PeerKeys.generate()), "hive-test/impostor");
-    closeables.add(impostor);
+    Host impostor = impostorOf(victim);
     int impostorPort = impostor.listen("127.0.0.1", 0);
     assertThatThrownBy(() -> bystander.dial(victim.peerId(), List.of(Multiaddr.tcp("127.0.0.1", impostorPort)), PATIENCE))
         .isInstanceOf(IOException.class).hasMessageContaining("signature over its Noise static key is invalid");
