@@ -17,17 +17,16 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
+import java.util.Iterator;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
@@ -79,8 +78,13 @@ public final class RaftCommandLog implements CommandLog {
   private final StateCodec codec = new StateCodec();
   private final Duration writeTimeout;
   private RaftClient client;
-  private final Queue<PendingAdd> pendingAdds = new ConcurrentLinkedQueue<>();
-  private final ReentrantLock addApplier = new ReentrantLock();
+  /** Nodes waiting to be added, guarded by itself; {@link #addApplier} adds them in batches. */
+  private final List<PendingAdd> pendingAdds = new ArrayList<>();
+  private final ExecutorService addApplier = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "hive-raft-adds");
+    t.setDaemon(true);
+    return t;
+  });
   private Set<RaftPeerId> clientPeers = Set.of();
 
   /** Where a peer's Raft server listens. */
@@ -213,56 +217,91 @@ public final class RaftCommandLog implements CommandLog {
    * (a voter that campaigns before the leader knows it is told to shut down). The leader promotes
    * it to voter while there are fewer than {@value #MAX_VOTERS}. Goes to the leader from any node.
    *
-   * <p>Nodes joining at once are added together: Raft changes its configuration one change at a
-   * time, so fifty joiners each racing their own compare-and-set mostly lose and time out. Whoever
-   * finds no change under way applies every add waiting, in one change.
-   *
    * @throws UnavailableException when the group does not take the node within 25 s (or the write
    *     timeout, when longer)
    */
   public void addPeer(String id, String address) {
-    PendingAdd mine = new PendingAdd(new Peer(id, address, false), new CompletableFuture<>());
-    pendingAdds.add(mine);
-    // A join waits longer than a write: when many nodes start at once, the leader brings each
-    // batch of listeners up to date before the change commits.
-    long deadline = System.nanoTime() + Math.max(writeTimeout.toNanos(), JOIN_PATIENCE.toNanos());
-    while (!mine.done().isDone() && System.nanoTime() < deadline) {
-      if (addApplier.tryLock()) {
-        try {
-          applyPendingAdds(deadline);
-        } finally {
-          addApplier.unlock();
-        }
-      } else {
-        try {
-          mine.done().get(50, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException | ExecutionException e) {
-          // Not yet, or failed: the loop looks again.
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          break;
-        }
-      }
-    }
-    pendingAdds.remove(mine);
-    if (!mine.done().isDone()) {
-      throw new UnavailableException("cannot add " + id + " to the consensus group: timed out");
-    }
     try {
-      mine.done().join();
-    } catch (CompletionException e) {
+      requestAdd(id, address).get(joinPatience().toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new UnavailableException("cannot add " + id + " to the consensus group: timed out");
+    } catch (ExecutionException e) {
       throw new UnavailableException("cannot add " + id + " to the consensus group: " + e.getCause().getMessage(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UnavailableException("interrupted while adding " + id + " to the consensus group", e);
     }
   }
 
-  private record PendingAdd(Peer peer, CompletableFuture<Void> done) {}
+  /**
+   * Queues a node to be added as a listener and returns at once; the future completes when the
+   * group has taken it, or fails after 25 s. Asking again for a node already queued returns the
+   * same future.
+   *
+   * <p>Nodes joining at once are added together: Raft changes its configuration one change at a
+   * time, so fifty joiners each racing their own compare-and-set mostly lose and time out. One
+   * thread applies every add waiting, in one change, so that a caller (a transport handler) is
+   * never held for the seconds a change takes.
+   */
+  public CompletableFuture<Void> requestAdd(String id, String address) {
+    PendingAdd mine;
+    synchronized (pendingAdds) {
+      for (PendingAdd queued : pendingAdds) {
+        if (queued.peer().id().equals(id) && queued.peer().address().equals(address)) {
+          return queued.done();
+        }
+      }
+      mine = new PendingAdd(new Peer(id, address, false), new CompletableFuture<>(), System.nanoTime() + joinPatience().toNanos());
+      pendingAdds.add(mine);
+    }
+    addApplier.execute(this::applyPendingAdds);
+    return mine.done();
+  }
+
+  /**
+   * Returns true once this node holds a configuration that came from the group's log and lists
+   * it: a joiner starts with a configuration it made itself, which does not count.
+   */
+  public boolean admitted() {
+    RaftConfiguration conf = division().getRaftConf();
+    return conf.getLogEntryIndex() >= 0 && conf.getPeer(RaftPeerId.valueOf(nodeId), RaftPeerRole.FOLLOWER, RaftPeerRole.LISTENER) != null;
+  }
+
+  /** A join waits longer than a write: when many nodes start at once, the leader brings each batch of listeners up to date first. */
+  private Duration joinPatience() {
+    return writeTimeout.compareTo(JOIN_PATIENCE) > 0 ? writeTimeout : JOIN_PATIENCE;
+  }
+
+  private record PendingAdd(Peer peer, CompletableFuture<Void> done, long deadlineNanos) {}
 
   /** Adds every node waiting, in one compare-and-set change, retried while another change is under way. */
-  private void applyPendingAdds(long deadline) {
-    List<PendingAdd> batch = new ArrayList<>(pendingAdds);
+  private void applyPendingAdds() {
     String last = "timed out";
-    while (!batch.isEmpty() && System.nanoTime() < deadline) {
-      List<Peer> conf = configuration();
+    while (!pendingAdds.isEmpty()) {
+      List<PendingAdd> batch = new ArrayList<>();
+      long now = System.nanoTime();
+      synchronized (pendingAdds) {
+        for (Iterator<PendingAdd> it = pendingAdds.iterator(); it.hasNext(); ) {
+          PendingAdd add = it.next();
+          if (now - add.deadlineNanos() > 0) {
+            it.remove();
+            add.done().completeExceptionally(new UnavailableException(last));
+          } else {
+            batch.add(add);
+          }
+        }
+      }
+      if (batch.isEmpty()) {
+        return;
+      }
+      List<Peer> conf;
+      try {
+        conf = configuration();
+      } catch (UnavailableException e) {
+        // Closed meanwhile: nothing waiting can be added any more.
+        failAll(e.getMessage());
+        return;
+      }
       List<Peer> next = new ArrayList<>(conf);
       for (PendingAdd add : batch) {
         if (next.stream().noneMatch(p -> p.id().equals(add.peer().id()))) {
@@ -270,8 +309,8 @@ public final class RaftCommandLog implements CommandLog {
         }
       }
       if (next.size() == conf.size()) {
-        batch.forEach(a -> a.done().complete(null));
-        return;
+        finish(batch, null);
+        continue;
       }
       // Compare-and-set on the configuration read just now: a change by another node is not undone.
       List<RaftPeer> curVoters = new ArrayList<>();
@@ -286,29 +325,43 @@ public final class RaftCommandLog implements CommandLog {
             .setServersInNewConf(newVoters).setListenersInNewConf(newListeners)
             .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build());
         if (reply.isSuccess()) {
-          batch.forEach(a -> a.done().complete(null));
-          return;
+          finish(batch, null);
+          continue;
         }
         last = reply.getException() == null ? "refused" : reply.getException().getMessage();
-      } catch (IOException e) {
-        last = e.getMessage();
+      } catch (IOException | RuntimeException e) {
+        last = String.valueOf(e.getMessage());
       }
       log.debug("adding {} nodes to the consensus group failed, trying again: {}", batch.size(), last);
       try {
         Thread.sleep(100 + ThreadLocalRandom.current().nextInt(200));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        break;
-      }
-      // Those who arrived meanwhile ride along on the next attempt.
-      for (PendingAdd add : pendingAdds) {
-        if (!batch.contains(add)) {
-          batch.add(add);
-        }
+        failAll("interrupted");
+        return;
       }
     }
-    String why = last;
-    batch.forEach(a -> a.done().completeExceptionally(new UnavailableException(why)));
+  }
+
+  private void finish(List<PendingAdd> batch, String failure) {
+    synchronized (pendingAdds) {
+      pendingAdds.removeAll(batch);
+    }
+    batch.forEach(a -> {
+      if (failure == null) {
+        a.done().complete(null);
+      } else {
+        a.done().completeExceptionally(new UnavailableException(failure));
+      }
+    });
+  }
+
+  private void failAll(String why) {
+    List<PendingAdd> all;
+    synchronized (pendingAdds) {
+      all = new ArrayList<>(pendingAdds);
+    }
+    finish(all, why);
   }
 
   private static void split(List<Peer> peers, List<RaftPeer> voters, List<RaftPeer> listeners) {
@@ -448,6 +501,8 @@ public final class RaftCommandLog implements CommandLog {
 
   @Override
   public void close() {
+    addApplier.shutdownNow();
+    failAll("this node's consensus server closed");
     try {
       if (client != null) {
         client.close();

@@ -177,15 +177,31 @@ final class ClusterNode implements AutoCloseable {
         : pluginTransport(config, nodeId, dataDir, token);
     closeables.add(transport);
     ClusterNode[] self = new ClusterNode[1];
+    ClusterPki admittingPki = pki;
+    JoinToken admittingToken = token;
     int port = transport.listen(config.bindAddress(), config.port(), new Transport.Handler() {
       @Override
       public byte[] handle(String from, String topic, byte[] payload) {
-        return self[0].dispatch(from, topic, payload);
+        ClusterNode node = self[0];
+        if (node != null) {
+          return node.dispatch(from, topic, payload);
+        }
+        // Listening comes before consensus and membership are up: joiners may be admitted
+        // already (that needs only the CA), everything else is asked again.
+        if (topic.equals(TcpTransport.JOIN_TOPIC)) {
+          return ClusterFormation.admit(admittingPki, admittingToken, config.clusterName(), from, payload);
+        }
+        throw new UnavailableException("node " + nodeId + " is still starting; ask again in a moment");
       }
 
       @Override
       public void handleChannel(String from, String topic, Transport.Channel channel) throws java.io.IOException {
-        self[0].dispatchChannel(from, topic, channel);
+        ClusterNode node = self[0];
+        if (node == null) {
+          channel.close();
+          return;
+        }
+        node.dispatchChannel(from, topic, channel);
       }
     });
     int raftPort = config.port() == 0 ? freePort() : config.port() + 1;
@@ -209,7 +225,7 @@ final class ClusterNode implements AutoCloseable {
     RaftCommandLog raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, raftAddress, initial, tls, timing);
     closeables.add(raft);
     if (adder != null) {
-      requestAdd(transport, adder, nodeId, raftAddress);
+      awaitAdmission(transport, adder, raft, raftAddress, joinTimeout);
     }
 
     Map<String, String> fullMeta = new java.util.LinkedHashMap<>(meta);
@@ -367,7 +383,7 @@ final class ClusterNode implements AutoCloseable {
     SwimMembership.Settings d = SwimMembership.Settings.DEFAULTS;
     return new SwimMembership.Settings(duration(config, "hive.swim.period", d.protocolPeriod()), duration(config, "hive.swim.probe-timeout", d.probeTimeout()),
         d.indirectProbes(), duration(config, "hive.swim.min-suspicion", d.minSuspicion()), d.suspicionMultiplier(), d.retransmitMultiplier(),
-        d.maxPiggyback(), d.syncInterval(), d.relayWait());
+        d.maxPiggyback(), d.syncInterval(), d.relayWait(), d.maxHealthScore());
   }
 
   private static Duration duration(HiveConfig config, String key, Duration fallback) {
@@ -388,7 +404,12 @@ final class ClusterNode implements AutoCloseable {
     }
     if (topic.equals(RAFT_ADD)) {
       JsonNode request = parse(payload);
-      raft.addPeer(request.path("id").asText(), request.path("address").asText());
+      String id = request.path("id").asText("");
+      String address = request.path("address").asText("");
+      if (!from.equals(id) || !address.matches("[^\\s:]+:\\d{1,5}")) {
+        throw new HiveException("a node asks to add itself, at host:port; got id '" + id + "' from " + from + ", address '" + address + "'");
+      }
+      raft.requestAdd(id, address);
       return "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
     for (Map.Entry<String, Transport.Handler> h : handlers.entrySet()) {
@@ -429,14 +450,36 @@ final class ClusterNode implements AutoCloseable {
     throw new UnavailableException("cannot learn the consensus group from the seeds: " + last);
   }
 
-  private static void requestAdd(Transport transport, DiscoveredPeer member, String nodeId, String raftAddress) {
-    ObjectNode request = JSON.createObjectNode().put("id", nodeId).put("address", raftAddress);
+  /**
+   * Asks {@code member} to add this node to the consensus group, and waits until the group's own
+   * configuration reaches this node listing it. The member answers at once (a change can take
+   * seconds when many nodes join together), so the ask is repeated while no answer has come.
+   */
+  private static void awaitAdmission(Transport transport, DiscoveredPeer member, RaftCommandLog raft, String raftAddress, Duration timeout) {
+    byte[] request;
     try {
-      transport.request(member, RAFT_ADD, JSON.writeValueAsBytes(request), Duration.ofSeconds(30)).get(40, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new UnavailableException("the cluster did not add this node to its consensus group: "
-          + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
+      request = JSON.writeValueAsBytes(JSON.createObjectNode().put("id", raft.nodeId()).put("address", raftAddress));
+    } catch (IOException e) {
+      throw new HiveException("cannot encode the request to join the consensus group", e);
     }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "no answer yet";
+    while (System.nanoTime() < deadline) {
+      try {
+        transport.request(member, RAFT_ADD, request, Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        last = member.host() + ":" + member.port() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+      }
+      long askAgainAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (System.nanoTime() < Math.min(askAgainAt, deadline)) {
+        if (raft.admitted()) {
+          return;
+        }
+        sleep(50);
+      }
+    }
+    throw new UnavailableException("the cluster did not add this node to its consensus group within " + timeout.toSeconds() + " s (last: " + last
+        + "); check that the members can reach this node's consensus port " + raftAddress);
   }
 
   private static byte[] encodeConfiguration(List<RaftCommandLog.Peer> peers) {

@@ -42,16 +42,30 @@ public final class SwimMembership {
   public static final String PING_REQ = "swim.ping-req";
   public static final String SYNC = "swim.sync";
 
-  /** Tunables; {@link #DEFAULTS} detect a dead node in a small cluster in about 2 s (FailoverHarness measures it). */
+  /**
+   * Tunables; {@link #DEFAULTS} detect a dead node in a small cluster in about 2 s (FailoverHarness
+   * measures it).
+   *
+   * @param maxHealthScore how far a node that finds itself slow stretches its probe period and
+   *     timeouts: up to {@code maxHealthScore + 1} times (Lifeguard's local health awareness, as in
+   *     memberlist, whose default is 8); 0 turns it off
+   */
   public record Settings(
       Duration protocolPeriod, Duration probeTimeout, int indirectProbes, Duration minSuspicion, double suspicionMultiplier,
-      int retransmitMultiplier, int maxPiggyback, Duration syncInterval, Duration relayWait) {
+      int retransmitMultiplier, int maxPiggyback, Duration syncInterval, Duration relayWait, int maxHealthScore) {
     public static final Settings DEFAULTS =
-        new Settings(Duration.ofMillis(400), Duration.ofMillis(150), 3, Duration.ofMillis(1000), 4.0, 3, 8, Duration.ofSeconds(5), Duration.ofMillis(250));
+        new Settings(Duration.ofMillis(400), Duration.ofMillis(150), 3, Duration.ofMillis(1000), 4.0, 3, 8, Duration.ofSeconds(5), Duration.ofMillis(250), 8);
 
     /** The same settings for a virtual-time network, where an unanswered request never completes. */
     public Settings forVirtualTime() {
-      return new Settings(protocolPeriod, probeTimeout, indirectProbes, minSuspicion, suspicionMultiplier, retransmitMultiplier, maxPiggyback, syncInterval, Duration.ZERO);
+      return new Settings(protocolPeriod, probeTimeout, indirectProbes, minSuspicion, suspicionMultiplier, retransmitMultiplier, maxPiggyback, syncInterval,
+          Duration.ZERO, maxHealthScore);
+    }
+
+    /** The same settings with local health awareness set to {@code max} (0: off). */
+    public Settings withMaxHealthScore(int max) {
+      return new Settings(protocolPeriod, probeTimeout, indirectProbes, minSuspicion, suspicionMultiplier, retransmitMultiplier, maxPiggyback, syncInterval,
+          relayWait, max);
     }
   }
 
@@ -76,6 +90,13 @@ public final class SwimMembership {
   private final AtomicLong seq = new AtomicLong();
   private final AtomicLong sent = new AtomicLong();
   private int probeIndex;
+  /**
+   * Lifeguard's local health score: it grows when this node's own probes fail in ways that point
+   * at this node (helpers that do not even answer, a suspicion of itself to refute) and shrinks
+   * with each probe answered. An overloaded node thus probes less often and waits longer before
+   * it accuses anyone, instead of flooding a healthy cluster with false suspicions.
+   */
+  private int health;
   private Probe probe;
   private long nextProbeAt;
   private long nextSyncAt;
@@ -223,9 +244,12 @@ public final class SwimMembership {
       }
       if (probe != null) {
         Member target = members.get(probe.target.id());
-        if (probe.acked() || target == null || target.state() == NodeState.DEAD || target.state() == NodeState.LEFT) {
+        if (probe.acked()) {
+          adjustHealth(-1);
           probe = null;
-        } else if (!probe.indirectSent && now - probe.startedAt >= settings.probeTimeout().toMillis()) {
+        } else if (target == null || target.state() == NodeState.DEAD || target.state() == NodeState.LEFT) {
+          probe = null;
+        } else if (!probe.indirectSent && now - probe.startedAt >= scaled(settings.probeTimeout())) {
           probe.indirectSent = true;
           List<Member> helpers = liveOthers();
           helpers.removeIf(m -> m.id().equals(probe.target.id()));
@@ -235,16 +259,19 @@ public final class SwimMembership {
             byte[] request = encodePingReq(p.target);
             sends.add(() -> p.indirect.add(send(helper.peer(), PING_REQ, request)));
           }
-        } else if (now - probe.startedAt >= settings.protocolPeriod().toMillis()) {
+        } else if (now - probe.startedAt >= scaled(settings.protocolPeriod())) {
           if (target.state() == NodeState.ALIVE) {
             Member suspect = target.with(NodeState.SUSPECT, target.incarnation(), now);
             apply(suspect, now, changes);
           }
+          // As memberlist: helpers that answered (with or without the target's ack) vouch for
+          // this node; each one silent counts against it. With no helper, the failure itself does.
+          adjustHealth(probe.indirect.isEmpty() ? 1 : (int) probe.indirect.stream().filter(f -> !f.isDone()).count());
           probe = null;
         }
       }
       if (probe == null && now >= nextProbeAt) {
-        nextProbeAt = now + settings.protocolPeriod().toMillis();
+        nextProbeAt = now + scaled(settings.protocolPeriod());
         Member target = nextProbeTarget();
         if (target != null) {
           byte[] ping = encodePing(seq.incrementAndGet());
@@ -290,6 +317,20 @@ public final class SwimMembership {
     sends.forEach(Runnable::run);
   }
 
+  /** Returns {@code d} stretched by this node's health score, in millis. */
+  private long scaled(Duration d) {
+    return d.toMillis() * (health + 1);
+  }
+
+  private void adjustHealth(int delta) {
+    health = Math.max(0, Math.min(settings.maxHealthScore(), health + delta));
+  }
+
+  /** Returns this node's local health score: 0 when it keeps up, up to the settings' maximum when it does not. */
+  public synchronized int healthScore() {
+    return health;
+  }
+
   /** Returns how long a suspicion lasts: it grows with log10 of the cluster size, as in memberlist. */
   synchronized long suspicionTimeoutMillis() {
     int n = Math.max(1, members.size());
@@ -325,8 +366,12 @@ public final class SwimMembership {
 
   private CompletableFuture<byte[]> send(DiscoveredPeer target, String topic, byte[] payload) {
     sent.incrementAndGet();
+    long timeout;
+    synchronized (this) {
+      timeout = scaled(settings.protocolPeriod());
+    }
     try {
-      return transport.request(target, topic, payload, settings.protocolPeriod());
+      return transport.request(target, topic, payload, Duration.ofMillis(timeout));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -424,6 +469,8 @@ public final class SwimMembership {
     if (news.id().equals(selfId)) {
       Member me = members.get(selfId);
       if (!leaving && news.state() != NodeState.ALIVE && news.incarnation() >= me.incarnation()) {
+        // Being suspected is a sign of being slow oneself (Lifeguard).
+        adjustHealth(1);
         Member refuted = new Member(selfId, me.host(), me.port(), news.incarnation() + 1, NodeState.ALIVE, me.stateSinceMillis(), now, me.meta());
         members.put(selfId, refuted);
         enqueue(refuted);

@@ -72,7 +72,10 @@ class RaftCommandLogTest {
       List<RaftCommandLog.Peer> conf = new ArrayList<>(a.configuration());
       conf.add(new RaftCommandLog.Peer(id, address, false));
       RaftCommandLog node = start(id, conf, address);
+      // Its own start-up configuration lists it, but only the group's counts.
+      assertThat(node.admitted()).isFalse();
       a.addPeer(id, address);
+      await().atMost(Duration.ofSeconds(30)).until(node::admitted);
       joined.add(node);
     }
     // Joiners come in as members (listeners); the leader promotes them to voters.

@@ -124,4 +124,115 @@ class SwimMembershipTest {
     assertThat(events).noneMatch(e -> e.endsWith("SUSPECT") || e.endsWith("DEAD"));
     nodes.keySet().forEach(o -> assertThat(nodes.get(o).members()).hasSize(8).extracting(Member::state).containsOnly(NodeState.ALIVE));
   }
+
+  @Test
+  void aSlowNodeStretchesItsProbesInsteadOfAccusingHealthyNodes() {
+    SwimMembership.Settings lifeguard = SwimMembership.Settings.DEFAULTS.forVirtualTime();
+    int withAwareness = suspicionsRaisedByASlowNode(lifeguard);
+    int without = suspicionsRaisedByASlowNode(lifeguard.withMaxHealthScore(0));
+    // Without local health awareness nearly every probe of the slow node ends in a suspicion.
+    assertThat(without).isGreaterThan(100);
+    assertThat(withAwareness).isLessThan(without / 5);
+  }
+
+  /**
+   * Eight healthy nodes and one whose answers reach it 500 ms late (longer than the 150 ms probe
+   * timeout and the 400 ms period); returns how often the slow one suspects a healthy node in a minute.
+   */
+  private int suspicionsRaisedByASlowNode(SwimMembership.Settings settings) {
+    InMemoryNetwork net = InMemoryNetwork.virtualTime();
+    List<SwimMembership> cluster = new ArrayList<>();
+    List<LaggingTransport> lagging = new ArrayList<>();
+    int[] suspicions = {0};
+    for (int i = 1; i <= 9; i++) {
+      String id = i == 9 ? "slow" : "n" + i;
+      Transport t = net.transport(id);
+      if (i == 9) {
+        LaggingTransport slow = new LaggingTransport(t, 500);
+        lagging.add(slow);
+        t = slow;
+      }
+      Member self = new Member(id, "sim", i, clock.millis(), NodeState.ALIVE, 0, 0, Map.of("name", id));
+      SwimMembership m = new SwimMembership(self, t, clock, settings, new Random(i), (before, after) -> {
+        if (id.equals("slow") && after.state() == NodeState.SUSPECT) {
+          suspicions[0]++;
+        }
+      });
+      t.listen("sim", i, m.handler());
+      m.addSeeds(List.of(new DiscoveredPeer("n1", "sim", 1)));
+      cluster.add(m);
+    }
+    for (long t = 0; t < 60_000; t += STEP.toMillis()) {
+      clock.advance(STEP);
+      lagging.forEach(LaggingTransport::deliverDue);
+      cluster.forEach(SwimMembership::tick);
+    }
+    return suspicions[0];
+  }
+
+  /** A transport whose answers reach its node {@code lagMillis} late, as on a node too busy to read them. */
+  private final class LaggingTransport implements Transport {
+    private final Transport delegate;
+    private final long lagMillis;
+    private final List<Runnable> due = new ArrayList<>();
+    private final List<Long> dueAt = new ArrayList<>();
+
+    LaggingTransport(Transport delegate, long lagMillis) {
+      this.delegate = delegate;
+      this.lagMillis = lagMillis;
+    }
+
+    void deliverDue() {
+      for (int i = 0; i < due.size(); ) {
+        if (dueAt.get(i) <= clock.millis()) {
+          dueAt.remove(i);
+          due.remove(i).run();
+        } else {
+          i++;
+        }
+      }
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<byte[]> request(DiscoveredPeer target, String topic, byte[] payload, Duration timeout) {
+      java.util.concurrent.CompletableFuture<byte[]> late = new java.util.concurrent.CompletableFuture<>();
+      long at = clock.millis() + lagMillis;
+      delegate.request(target, topic, payload, timeout).whenComplete((reply, error) -> {
+        dueAt.add(at);
+        due.add(() -> {
+          if (error == null) {
+            late.complete(reply);
+          } else {
+            late.completeExceptionally(error);
+          }
+        });
+      });
+      return late;
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<byte[]> stream(DiscoveredPeer target, String topic, java.io.InputStream body, Duration timeout) {
+      return delegate.stream(target, topic, body, timeout);
+    }
+
+    @Override
+    public String name() {
+      return delegate.name();
+    }
+
+    @Override
+    public String localNodeId() {
+      return delegate.localNodeId();
+    }
+
+    @Override
+    public int listen(String host, int port, Handler handler) {
+      return delegate.listen(host, port, handler);
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
+  }
 }
