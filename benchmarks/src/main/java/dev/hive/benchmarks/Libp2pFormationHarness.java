@@ -42,9 +42,9 @@ import java.util.function.IntFunction;
  *       others through the Kademlia DHT and the cluster's gossipsub topic;
  *   <li>udp: the same with discovery {@code udp} (signed broadcast beacons), the baseline on one
  *       LAN;
- *   <li>libp2p: N Hive nodes, {@code --discovery libp2p --transport libp2p}, one bootstrap peer
- *       each: they find each other, agree on a founder, join it over libp2p and its Raft group;
- *       the time until every node lists N ALIVE members;
+ *   <li>libp2p: N Hive nodes, {@code --discovery libp2p --transport libp2p --bootstrap-expect N},
+ *       one bootstrap peer each: they find each other, agree on a founder, join it over libp2p and
+ *       its Raft group; the time until every node lists N ALIVE members;
  *   <li>seeds: N Hive nodes over tcp with mutual TLS, every node given node 0's address as its
  *       one seed -- the baseline users have today.
  * </ul>
@@ -116,7 +116,10 @@ public final class Libp2pFormationHarness {
     String token = "bench-" + UUID.randomUUID();
     Libp2pPeers peers = new Libp2pPeers(base, n, round);
     return i -> {
-      Hive.Builder b = builder(base, i, peers.ports[i]).discovery("libp2p").transport("libp2p").joinToken(token);
+      // As an operator forming a cluster of n nodes would (`--bootstrap-expect n`): without it, a
+      // node that has not heard of the lowest id within the quiet window founds a second cluster.
+      Hive.Builder b = builder(base, i, peers.ports[i]).discovery("libp2p").transport("libp2p").joinToken(token)
+          .setting("hive.formation.expect", Integer.toString(n));
       peers.settings(i).forEach(b::setting);
       return b;
     };

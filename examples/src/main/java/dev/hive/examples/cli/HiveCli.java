@@ -135,6 +135,10 @@ public final class HiveCli implements Runnable {
     @Option(names = "--discovery", description = "how to find other nodes: seeds (default), udp, mdns, or a plugin")
     String discovery;
 
+    @Option(names = "--bootstrap-expect", description = "with --discovery and no --seeds: how many nodes form a new cluster together;"
+        + " the one with the lowest id founds it once it has found the others (default: once no new node turns up for 3 s)")
+    Integer bootstrapExpect;
+
     @Option(names = "--bootstrap", split = ",", description = "with --discovery libp2p: libp2p peers to join the DHT through, /ip4/HOST/tcp/PORT/p2p/ID,...")
     List<String> bootstrap = new ArrayList<>();
 
@@ -199,6 +203,15 @@ public final class HiveCli implements Runnable {
       }
       if (token != null) {
         builder.joinToken(token);
+      }
+      if (bootstrapExpect != null) {
+        if (discovery == null || "seeds".equals(discovery) || !seeds.isEmpty()) {
+          throw new CliException("--bootstrap-expect needs --discovery (udp, mdns, libp2p) and no --seeds: with seeds, the seed's cluster is joined");
+        }
+        if (bootstrapExpect < 1) {
+          throw new CliException("--bootstrap-expect " + bootstrapExpect + " is not a node count; give 1 or more, e.g. 3");
+        }
+        builder.setting("hive.formation.expect", Integer.toString(bootstrapExpect));
       }
       builder.transport(transport);
       boolean libp2pTransport = "libp2p".equals(transport);

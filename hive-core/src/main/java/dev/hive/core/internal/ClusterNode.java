@@ -56,6 +56,8 @@ final class ClusterNode implements AutoCloseable {
   static final int DEFAULT_PORT = 7946;
   static final String RAFT_CONF = "hive.raft.conf";
   static final String RAFT_ADD = "hive.raft.add";
+  /** How many nodes form a new cluster together, as Consul's {@code bootstrap-expect}. */
+  static final String FORMATION_EXPECT = "hive.formation.expect";
 
   private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -158,7 +160,7 @@ final class ClusterNode implements AutoCloseable {
     } else if (seeds.isEmpty()) {
       // The window must outlast the discovery's own latency: jmdns takes seconds to register and resolve.
       Duration window = duration(config, "hive.formation.window", discoveryName.equals("mdns") ? Duration.ofSeconds(20) : Duration.ofSeconds(3));
-      List<DiscoveredPeer> members = awaitFounder(nodeId, discovered, window, joinTimeout);
+      List<DiscoveredPeer> members = awaitFounder(nodeId, discovered, window, formationExpect(config), joinTimeout);
       if (members.isEmpty()) {
         pki = ClusterPki.createCluster(tlsDir, config.clusterName(), nodeId);
         ClusterFormation.storeToken(tlsDir, token);
@@ -322,23 +324,51 @@ final class ClusterNode implements AutoCloseable {
    * Waits for discovery to settle who founds the cluster: returns the members found (to join one
    * of them), or an empty list when none exists and this node has the lowest id among the nodes
    * forming (so exactly one of them creates the CA).
+   *
+   * <p>With {@code expect} nodes forming together (Consul's and Nomad's {@code bootstrap-expect}),
+   * the lowest id founds once it has found the {@code expect - 1} others, which is exact. Without,
+   * it founds once no new node has turned up for {@code window} -- a guess that a discovery slower
+   * than the window (a DHT of many nodes) can get wrong, founding two clusters.
    */
-  private static List<DiscoveredPeer> awaitFounder(String nodeId, Map<String, DiscoveredPeer> discovered, Duration window, Duration timeout) {
+  private static List<DiscoveredPeer> awaitFounder(String nodeId, Map<String, DiscoveredPeer> discovered, Duration window, int expect, Duration timeout) {
     long start = System.nanoTime();
     long deadline = start + timeout.toNanos();
+    long quietSince = start;
+    int known = 0;
     while (System.nanoTime() < deadline) {
       sleep(250);
       List<DiscoveredPeer> members = discovered.values().stream().filter(p -> p.port() > 0).toList();
       if (!members.isEmpty()) {
         return members;
       }
-      boolean windowOver = System.nanoTime() - start >= window.toNanos();
-      if (windowOver && discovered.values().stream().allMatch(p -> p.nodeId().compareTo(nodeId) > 0)) {
+      if (discovered.size() != known) {
+        known = discovered.size();
+        quietSince = System.nanoTime();
+      }
+      boolean lowest = discovered.values().stream().allMatch(p -> p.nodeId().compareTo(nodeId) > 0);
+      boolean settled = expect > 0 ? known >= expect - 1 : System.nanoTime() - quietSince >= window.toNanos();
+      if (lowest && settled) {
         return List.of();
       }
     }
-    throw new UnavailableException("discovery found nodes forming a cluster but none became a member within " + timeout.toSeconds()
-        + " s: " + discovered.keySet());
+    throw new UnavailableException(expect > 0 && known < expect - 1
+        ? "discovery found " + known + " of the " + (expect - 1) + " other nodes bootstrap-expect " + expect + " waits for, within "
+            + timeout.toSeconds() + " s: start them all, or lower --bootstrap-expect"
+        : "discovery found nodes forming a cluster but none became a member within " + timeout.toSeconds() + " s: " + discovered.keySet());
+  }
+
+  /** The number of nodes forming the cluster together ({@code hive.formation.expect}), or 0 when not given. */
+  private static int formationExpect(HiveConfig config) {
+    String value = config.settings().getOrDefault(FORMATION_EXPECT, "0");
+    try {
+      int expect = Integer.parseInt(value.trim());
+      if (expect >= 0) {
+        return expect;
+      }
+    } catch (NumberFormatException e) {
+      // Reported below.
+    }
+    throw new HiveException(FORMATION_EXPECT + " is '" + value + "'; give the number of nodes that form the cluster together, e.g. 3");
   }
 
   /** A periodic task that fails is logged and runs again next time (an escaping throwable would cancel it). */
