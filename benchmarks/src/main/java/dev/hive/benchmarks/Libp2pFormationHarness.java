@@ -61,6 +61,10 @@ public final class Libp2pFormationHarness {
   /** Which ways to run: {@code -Dways=dht} alone while working on one. */
   private static final List<String> WAYS = List.of(System.getProperty("ways", "dht,udp,libp2p,seeds").split(","));
 
+  /** Settings for every Hive node of the libp2p and seeds ways, from {@code -Dhive.K=V} (say, {@code -Dhive.swim.period=1s}). */
+  private static final Map<String, String> SETTINGS = System.getProperties().stringPropertyNames().stream()
+      .filter(k -> k.startsWith("hive.")).collect(java.util.stream.Collectors.toMap(k -> k, System::getProperty));
+
   private Libp2pFormationHarness() {}
 
   public static void main(String[] args) throws Exception {
@@ -248,7 +252,13 @@ public final class Libp2pFormationHarness {
   }
 
   private static Hive.Builder builder(Path base, int i, int port) {
-    return Hive.builder().clusterName("bench").nodeName("n" + i).dataDir(base.resolve("n" + i)).port(port).bindAddress("127.0.0.1").httpPort(-1);
+    // A node gives up joining after the harness's own patience, not the 60 s default: on two
+    // cores, fifty nodes joining at once take longer than that. The process runtime: fifty
+    // nodes each watching a container engine's events would measure the engine, not formation.
+    Hive.Builder b = Hive.builder().clusterName("bench").nodeName("n" + i).dataDir(base.resolve("n" + i)).port(port).bindAddress("127.0.0.1")
+        .httpPort(-1).runtime("process").setting("hive.join.timeout", PATIENCE_MS / 1000 + "s");
+    SETTINGS.forEach(b::setting);
+    return b;
   }
 
   /** Starts every node at once; returns the millis until every start() returned and until every node lists n ALIVE. */

@@ -5,15 +5,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.security.SecureRandom;
 import java.security.Signature;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Arrays;
-import java.util.HexFormat;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
  * A node's libp2p identity: an Ed25519 key pair, its protobuf-encoded public key and its peer
@@ -25,17 +22,16 @@ public final class PeerKeys {
   static final int ED25519 = 1;
   static final int SECP256K1 = 2;
   static final int ECDSA = 3;
-  // DER prefixes that turn a raw 32-byte Ed25519 key into the JDK's encodings.
-  private static final byte[] ED25519_PUBLIC_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
-  private static final byte[] ED25519_PRIVATE_PREFIX = HexFormat.of().parseHex("302e020100300506032b657004220420");
+  private static final SecureRandom RANDOM = new SecureRandom();
 
-  private final PrivateKey privateKey;
+  /** The 32-byte Ed25519 seed (RFC 8032's private key). */
+  private final byte[] seed;
   private final byte[] publicKeyRaw;
   private final byte[] encodedPublicKey;
   private final PeerId peerId;
 
-  private PeerKeys(PrivateKey privateKey, byte[] publicKeyRaw) {
-    this.privateKey = privateKey;
+  private PeerKeys(byte[] seed, byte[] publicKeyRaw) {
+    this.seed = seed;
     this.publicKeyRaw = publicKeyRaw;
     this.encodedPublicKey = new ProtoWriter().uint(1, ED25519).bytes(2, publicKeyRaw).toByteArray();
     this.peerId = PeerId.fromPublicKey(encodedPublicKey);
@@ -43,13 +39,15 @@ public final class PeerKeys {
 
   /** Makes a new random identity. */
   public static PeerKeys generate() {
-    try {
-      KeyPair pair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-      byte[] x509 = pair.getPublic().getEncoded();
-      return new PeerKeys(pair.getPrivate(), Arrays.copyOfRange(x509, x509.length - 32, x509.length));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("this JDK has no Ed25519", e);
-    }
+    byte[] seed = new byte[Ed25519.SECRET_KEY_SIZE];
+    RANDOM.nextBytes(seed);
+    return fromSeed(seed);
+  }
+
+  private static PeerKeys fromSeed(byte[] seed) {
+    byte[] publicKey = new byte[Ed25519.PUBLIC_KEY_SIZE];
+    Ed25519.generatePublicKey(seed, 0, publicKey, 0);
+    return new PeerKeys(seed, publicKey);
   }
 
   /**
@@ -77,9 +75,12 @@ public final class PeerKeys {
         if (type != ED25519 || data == null || (data.length != 64 && data.length != 32)) {
           throw new WireException("not an Ed25519 private key");
         }
-        PrivateKey key = KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(concat(ED25519_PRIVATE_PREFIX, Arrays.copyOf(data, 32))));
-        return fromPrivate(key);
-      } catch (WireException | GeneralSecurityException e) {
+        PeerKeys keys = fromSeed(Arrays.copyOf(data, 32));
+        if (data.length == 64 && !Arrays.equals(keys.publicKeyRaw, Arrays.copyOfRange(data, 32, 64))) {
+          throw new WireException("its public half does not belong to its seed");
+        }
+        return keys;
+      } catch (WireException e) {
         throw new IOException(file + " does not hold a libp2p Ed25519 identity (" + e.getMessage() + "); move it away to make a new one");
       }
     }
@@ -96,46 +97,16 @@ public final class PeerKeys {
     return keys;
   }
 
-  private static PeerKeys fromPrivate(PrivateKey key) throws GeneralSecurityException {
-    // The JDK has no public way to derive an Ed25519 public key from a private one; its generator
-    // draws the 32-byte seed from the SecureRandom it is given, so handing it the stored seed
-    // re-creates the pair.
-    byte[] pkcs8 = key.getEncoded();
-    byte[] seed = Arrays.copyOfRange(pkcs8, pkcs8.length - 32, pkcs8.length);
-    KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
-    generator.initialize(new java.security.spec.NamedParameterSpec("Ed25519"), new FixedRandom(seed));
-    KeyPair pair = generator.generateKeyPair();
-    byte[] x509 = pair.getPublic().getEncoded();
-    return new PeerKeys(pair.getPrivate(), Arrays.copyOfRange(x509, x509.length - 32, x509.length));
-  }
-
-  /** Hands the JDK's generator the stored seed as its "random" bytes. */
-  private static final class FixedRandom extends java.security.SecureRandom {
-    private static final long serialVersionUID = 1L;
-    private final byte[] seed;
-
-    FixedRandom(byte[] seed) {
-      this.seed = seed;
-    }
-
-    @Override
-    public void nextBytes(byte[] bytes) {
-      System.arraycopy(seed, 0, bytes, 0, Math.min(seed.length, bytes.length));
-    }
-  }
-
   /**
    * Returns keys that claim {@code claimed}'s identity but sign with {@code signer}'s private key:
    * what an impostor presents. Tests use it to check that such a peer is refused.
    */
   static PeerKeys impersonating(PeerKeys claimed, PeerKeys signer) {
-    return new PeerKeys(signer.privateKey, claimed.publicKeyRaw);
+    return new PeerKeys(signer.seed, claimed.publicKeyRaw);
   }
 
   /** Returns libp2p's protobuf PrivateKey: type Ed25519, seed followed by the public key. */
   public byte[] encodedPrivateKey() {
-    byte[] pkcs8 = privateKey.getEncoded();
-    byte[] seed = Arrays.copyOfRange(pkcs8, pkcs8.length - 32, pkcs8.length);
     return new ProtoWriter().uint(1, ED25519).bytes(2, concat(seed, publicKeyRaw)).toByteArray();
   }
 
@@ -150,14 +121,9 @@ public final class PeerKeys {
 
   /** Signs {@code data} with Ed25519. */
   public byte[] sign(byte[] data) {
-    try {
-      Signature signer = Signature.getInstance("Ed25519");
-      signer.initSign(privateKey);
-      signer.update(data);
-      return signer.sign();
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
+    byte[] signature = new byte[Ed25519.SIGNATURE_SIZE];
+    Ed25519.sign(seed, 0, publicKeyRaw, 0, data, 0, data.length, signature, 0);
+    return signature;
   }
 
   /**
@@ -183,16 +149,18 @@ public final class PeerKeys {
     if (key == null) {
       throw new WireException("public key has no data");
     }
+    if (type == ED25519) {
+      if (key.length != Ed25519.PUBLIC_KEY_SIZE) {
+        throw new WireException("Ed25519 public key of " + key.length + " bytes, expected 32");
+      }
+      // Bouncy Castle's RFC 8032 code, not the JDK's: every node checks every gossip message's
+      // signature, and the JDK 17 Ed25519 verify costs about 0.4 ms against 0.05 ms here.
+      return signature.length == Ed25519.SIGNATURE_SIZE && Ed25519.verify(signature, 0, key, 0, data, 0, data.length);
+    }
     try {
       PublicKey publicKey;
       String algorithm;
-      if (type == ED25519) {
-        if (key.length != 32) {
-          throw new WireException("Ed25519 public key of " + key.length + " bytes, expected 32");
-        }
-        publicKey = KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(concat(ED25519_PUBLIC_PREFIX, key)));
-        algorithm = "Ed25519";
-      } else if (type == RSA) {
+      if (type == RSA) {
         publicKey = KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(key));
         algorithm = "SHA256withRSA";
       } else if (type == ECDSA) {
