@@ -74,8 +74,9 @@ public interface VmRuntime extends AutoCloseable {
   /**
    * Migrates a running VM to the hypervisor at {@code targetUri} (peer-to-peer, pre-copy),
    * defining it there and removing it here when it succeeds. Blocks until it ends; calls
-   * {@code progress} about every {@code pollInterval}. On failure or {@link #abortMigration} the
-   * VM keeps running here.
+   * {@code progress} about every {@code pollInterval} and, when it succeeds, once more with the
+   * completed job's figures, so a migration shorter than one poll is still reported. On failure
+   * or {@link #abortMigration} the VM keeps running here.
    *
    * @return what the hypervisor measured
    * @throws dev.hive.api.HiveException with the hypervisor's reason when it fails or is aborted

@@ -349,7 +349,16 @@ final class LibvirtVmRuntime implements VmRuntime {
       poller.shutdownNow();
     }
     long wallMs = (System.nanoTime() - started) / 1_000_000;
-    return completed(vm, targetUri, wallMs, rounds[0]);
+    Map<String, Long> job = completedJob(vm, targetUri);
+    long bytes = job.getOrDefault("memory_processed", job.getOrDefault("data_processed", 0L));
+    int allRounds = Math.max(rounds[0], job.getOrDefault("memory_iteration", 0L).intValue());
+    LiveMigrationResult result = new LiveMigrationResult(job.getOrDefault("time_elapsed", wallMs), job.getOrDefault("downtime", -1L), bytes,
+        allRounds);
+    // An idle guest can move all its memory between two polls; the last report is the whole job,
+    // switch-over included.
+    progress.accept(new LiveMigrationProgress(Math.max(1, allRounds), job.getOrDefault("memory_total", bytes), bytes, 0, 0,
+        Math.max(0, result.downtimeMs()), true));
+    return result;
   }
 
   /** The downtime limit is a parameter of the running migration job, so it is set once the job exists. */
@@ -399,8 +408,8 @@ final class LibvirtVmRuntime implements VmRuntime {
     return m;
   }
 
-  /** The completed job's figures, as the destination's libvirt keeps them. */
-  private LiveMigrationResult completed(String vm, String targetUri, long wallMs, int rounds) {
+  /** The completed job's statistics as the destination's libvirt keeps them, empty when it cannot say. */
+  private Map<String, Long> completedJob(String vm, String targetUri) {
     try {
       Connect peer = peers.computeIfAbsent(targetUri, u -> {
         try {
@@ -410,13 +419,11 @@ final class LibvirtVmRuntime implements VmRuntime {
         }
       });
       Domain there = peer.domainLookupByName(vm);
-      Map<String, Long> s = stats(there.getJobStats(Domain.GetJobStatsFlags.COMPLETED).stats);
-      return new LiveMigrationResult(s.getOrDefault("time_elapsed", wallMs), s.getOrDefault("downtime", -1L),
-          s.getOrDefault("memory_processed", s.getOrDefault("data_processed", 0L)), Math.max(rounds, s.getOrDefault("memory_iteration", 0L).intValue()));
+      return stats(there.getJobStats(Domain.GetJobStatsFlags.COMPLETED).stats);
     } catch (LibvirtException | UnavailableException e) {
       peers.remove(targetUri);
       log.debug("no completed-job statistics for {} at {}: {}", vm, targetUri, e.getMessage());
-      return new LiveMigrationResult(wallMs, -1, 0, rounds);
+      return Map.of();
     }
   }
 
