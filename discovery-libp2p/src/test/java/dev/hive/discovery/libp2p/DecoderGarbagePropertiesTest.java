@@ -158,6 +158,14 @@ class DecoderGarbagePropertiesTest {
   }
 
   @Test
+  void aNoiseEphemeralKeyOfSmallOrderIsRefused() {
+    // All zeros is a point of small order: the agreement would be all zeros, a key anyone knows.
+    byte[] input = framed(new byte[32]);
+    assertThatThrownBy(() -> Noise.respond(new ByteArrayInputStream(input), new ByteArrayOutputStream(), KEYS, List.of("/yamux/1.0.0")))
+        .isInstanceOf(WireException.class).hasMessageContaining("small order");
+  }
+
+  @Test
   void oversizedLengthsAreRefusedBeforeAnythingIsAllocated() {
     // 2^62 bytes announced: refused on the length alone.
     byte[] huge = Varint.encode(1L << 62);
