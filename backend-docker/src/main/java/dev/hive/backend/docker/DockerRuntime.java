@@ -432,7 +432,16 @@ final class DockerRuntime implements WorkloadRuntime {
     exitListeners.add(listener);
   }
 
+  /** Whether a watch pass has listed the engine once, adopting what an earlier run left running. */
+  private volatile boolean adopted;
+
   private void watch() {
+    // After the first pass only this runtime starts containers (start() records them), so with
+    // none running there is no exit to notice: an idle node leaves the engine alone, rather than
+    // fifty idle nodes on one host listing it fifty times a second.
+    if (adopted && running.isEmpty()) {
+      return;
+    }
     try {
       Map<String, WorkloadStatus> now = new HashMap<>();
       list(Map.of()).forEach(s -> now.put(s.id(), s));
@@ -445,6 +454,7 @@ final class DockerRuntime implements WorkloadRuntime {
         }
       }
       running.keySet().retainAll(now.keySet());
+      adopted = true;
     } catch (RuntimeException e) {
       log.debug("docker watch pass failed: {}", e.getMessage());
     }

@@ -372,7 +372,16 @@ final class PodmanRuntime implements WorkloadRuntime {
     healthSchedule.put(name, new long[] {System.nanoTime(), every});
   }
 
+  /** Whether a watch pass has listed the engine once, adopting what an earlier run left running. */
+  private volatile boolean adopted;
+
   private void watch() {
+    // After the first pass only this runtime starts containers (start() records them), so with
+    // none running there is no exit to notice: an idle node leaves the engine alone, rather than
+    // fifty idle nodes on one host listing it fifty times a second.
+    if (adopted && running.isEmpty()) {
+      return;
+    }
     try {
       Map<String, WorkloadStatus> now = new HashMap<>();
       list(Map.of()).forEach(s -> now.put(s.id(), s));
@@ -388,6 +397,7 @@ final class PodmanRuntime implements WorkloadRuntime {
         }
       }
       running.keySet().retainAll(now.keySet());
+      adopted = true;
       long t = System.nanoTime();
       for (Map.Entry<String, long[]> e : healthSchedule.entrySet()) {
         if (t - e.getValue()[0] >= 0) {
