@@ -18,6 +18,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -103,5 +105,29 @@ class RaftCommandLogTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> c.state().apps().get("web").spec().replicas() == 5);
     assertThat(b.state()).isEqualTo(c.state());
     assertThat(Map.copyOf(b.roles())).containsValue(NodeRole.LEADER);
+  }
+  @Test
+  void moreJoinersAtOnceThanOneChangeTakesAreAllAdmitted() throws Exception {
+    String aAddress = "127.0.0.1:" + freePort();
+    RaftCommandLog a = start("a", List.of(new RaftCommandLog.Peer("a", aAddress, true)), aAddress);
+    await().atMost(Duration.ofSeconds(30)).until(a::isLeader);
+    int joiners = RaftCommandLog.MAX_ADDS_PER_CHANGE + 2;
+    List<RaftCommandLog> nodes = new ArrayList<>();
+    List<CompletableFuture<Void>> adds = new ArrayList<>();
+    for (int i = 0; i < joiners; i++) {
+      String id = "j" + i;
+      String address = "127.0.0.1:" + freePort();
+      List<RaftCommandLog.Peer> conf = new ArrayList<>(a.configuration());
+      conf.add(new RaftCommandLog.Peer(id, address, false));
+      nodes.add(start(id, conf, address));
+      adds.add(a.requestAdd(id, address));
+    }
+    // Queued together, applied a batch a change: the ones past the first batch are not dropped.
+    CompletableFuture.allOf(adds.toArray(new CompletableFuture<?>[0])).get(60, TimeUnit.SECONDS);
+    assertThat(a.configuration()).hasSize(joiners + 1);
+    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
+    for (RaftCommandLog node : nodes) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> node.admitted() && node.state().nodes().containsKey(StateMachineTest.NODE.id()));
+    }
   }
 }
