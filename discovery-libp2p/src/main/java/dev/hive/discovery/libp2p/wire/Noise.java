@@ -164,8 +164,9 @@ public final class Noise {
 
   /**
    * An X25519 key pair, raw 32-byte halves. Bouncy Castle's RFC 7748 code, as for Ed25519 in
-   * {@link PeerKeys}: a handshake makes two pairs and three agreements, and the JDK 17 provider
-   * took most of a connection's set-up time when fifty nodes dialled each other.
+   * {@link PeerKeys}: a handshake makes two pairs and three agreements, and with the JDK 17
+   * provider they were about half of the libp2p threads' CPU samples when fifty nodes dialled each
+   * other (Curve25519Benchmark in benchmarks compares the two).
    */
   private record DhKeys(byte[] secret, byte[] publicKey) {}
 
