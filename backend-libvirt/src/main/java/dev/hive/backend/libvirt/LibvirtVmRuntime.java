@@ -349,6 +349,12 @@ final class LibvirtVmRuntime implements VmRuntime {
       poller.shutdownNow();
     }
     long wallMs = (System.nanoTime() - started) / 1_000_000;
+    // A poll under way when the job ended must not report after the completed job below.
+    try {
+      poller.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     Map<String, Long> job = completedJob(vm, targetUri);
     long bytes = job.getOrDefault("memory_processed", job.getOrDefault("data_processed", 0L));
     int allRounds = Math.max(rounds[0], job.getOrDefault("memory_iteration", 0L).intValue());

@@ -106,6 +106,7 @@ class RaftCommandLogTest {
     assertThat(b.state()).isEqualTo(c.state());
     assertThat(Map.copyOf(b.roles())).containsValue(NodeRole.LEADER);
   }
+
   @Test
   void moreJoinersAtOnceThanOneChangeTakesAreAllAdmitted() throws Exception {
     String aAddress = "127.0.0.1:" + freePort();
@@ -122,7 +123,7 @@ class RaftCommandLogTest {
       nodes.add(start(id, conf, address));
       adds.add(a.requestAdd(id, address));
     }
-    // Queued together, applied a batch a change: the ones past the first batch are not dropped.
+    // Queued together, more than one change takes: every one is added, and each follows the log.
     CompletableFuture.allOf(adds.toArray(new CompletableFuture<?>[0])).get(60, TimeUnit.SECONDS);
     assertThat(a.configuration()).hasSize(joiners + 1);
     a.submit(new Command.RegisterNode(StateMachineTest.NODE));
