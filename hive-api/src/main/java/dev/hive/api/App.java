@@ -20,7 +20,20 @@ public interface App {
    * @throws InvalidSpecException if {@code replicas} is negative or too large
    * @throws NotFoundException if the app was deleted meanwhile
    */
-  App scale(int replicas);
+  default App scale(int replicas) {
+    return scale(replicas, WriteOptions.DEFAULTS);
+  }
+
+  /**
+   * Sets the desired number of instances as one write with {@code options} (see
+   * {@link Apps#deploy(AppSpec, WriteOptions)}).
+   *
+   * @throws InvalidSpecException if {@code replicas} is negative or too large
+   * @throws NotFoundException if the app was deleted meanwhile
+   * @throws ConflictException if the request id was used for another write
+   * @throws OutcomeUnknownException if no outcome reached this node before the write's deadline
+   */
+  App scale(int replicas, WriteOptions options);
 
   /**
    * Replaces every instance, one at a time.

@@ -12,7 +12,20 @@ public interface Apps {
    * @throws InvalidSpecException if the spec names a runtime this cluster does not have, or asks
    *     a runtime for what it cannot run (an image on the process runtime)
    */
-  App deploy(AppSpec spec);
+  default App deploy(AppSpec spec) {
+    return deploy(spec, WriteOptions.DEFAULTS);
+  }
+
+  /**
+   * Deploys a new app as one write with {@code options}: sent again with the same request id, it
+   * returns the first outcome instead of deploying twice.
+   *
+   * @throws ConflictException if an app of that name exists, or the request id was used for
+   *     another write
+   * @throws InvalidSpecException as {@link #deploy(AppSpec)}
+   * @throws OutcomeUnknownException if no outcome reached this node before the write's deadline
+   */
+  App deploy(AppSpec spec, WriteOptions options);
 
   /** Returns the app named {@code name}, if it exists. */
   Optional<App> get(String name);
@@ -32,5 +45,16 @@ public interface Apps {
    *
    * @throws NotFoundException if there is no such app
    */
-  void delete(String name);
+  default void delete(String name) {
+    delete(name, WriteOptions.DEFAULTS);
+  }
+
+  /**
+   * Deletes an app as one write with {@code options} (see {@link #deploy(AppSpec, WriteOptions)}).
+   *
+   * @throws NotFoundException if there is no such app
+   * @throws ConflictException if the request id was used for another write
+   * @throws OutcomeUnknownException if no outcome reached this node before the write's deadline
+   */
+  void delete(String name, WriteOptions options);
 }

@@ -35,6 +35,15 @@ public interface Cluster extends AutoCloseable {
    */
   Node drain(String node, boolean enable);
 
+  /**
+   * Returns what became of the write with request id {@code requestId}. Once the write's deadline
+   * has passed the answer is final: a write not applied by then is refused for good.
+   *
+   * @throws NotFoundException if no write with that id is known to this node
+   * @throws UnavailableException if the outcome cannot be settled now (no leader reachable)
+   */
+  CommandStatus commandStatus(String requestId);
+
   /** Checks the local node and returns the outcome. */
   ClusterHealth health();
 

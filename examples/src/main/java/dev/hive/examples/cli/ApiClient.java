@@ -16,8 +16,15 @@ final class ApiClient {
   private final URI base;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final ObjectMapper mapper = new ObjectMapper();
+  private final String requestId;
 
   ApiClient(String base) {
+    this(base, null);
+  }
+
+  /** A client whose writes carry {@code requestId} as their Idempotency-Key (none when null). */
+  ApiClient(String base, String requestId) {
+    this.requestId = requestId;
     try {
       URI uri = URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
       if (uri.getScheme() == null || uri.getHost() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))) {
@@ -38,21 +45,26 @@ final class ApiClient {
   }
 
   JsonNode delete(String path) {
-    return send(HttpRequest.newBuilder(base.resolve(path)).DELETE());
+    return send(write(path).DELETE());
   }
 
   /** Posts a body that is not JSON (a YAML manifest), saying what it is. */
   JsonNode post(String path, byte[] body, String contentType) {
-    return send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+    return send(write(path).header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)));
   }
 
   JsonNode post(String path, JsonNode body) {
     try {
       byte[] bytes = body == null ? new byte[0] : mapper.writeValueAsBytes(body);
-      return send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(bytes)));
+      return send(write(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(bytes)));
     } catch (IOException e) {
       throw new CliException("cannot encode the request: " + e.getMessage());
     }
+  }
+
+  private HttpRequest.Builder write(String path) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path));
+    return requestId == null ? b : b.header("Idempotency-Key", requestId);
   }
 
   /** Sends and returns the JSON body even for an error status (used by {@code health}). */

@@ -15,6 +15,7 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
@@ -37,6 +38,7 @@ import picocli.CommandLine.Spec;
       HiveCli.Health.class,
       HiveCli.Join.class,
       HiveCli.ClusterCommand.class,
+      HiveCli.CommandCommand.class,
       Demo.class,
       CommandLine.HelpCommand.class
     })
@@ -47,6 +49,10 @@ public final class HiveCli implements Runnable {
   @Option(names = "--output", scope = ScopeType.INHERIT, defaultValue = "table", description = "table or json (default: ${DEFAULT-VALUE})")
   Output.Format output;
 
+  @Option(names = "--request-id", scope = ScopeType.INHERIT, description = "the write's request id (Idempotency-Key): sent again with the"
+      + " same id, a write applies at most once; `hive command status ID` tells its outcome")
+  String requestId;
+
   @Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -55,7 +61,33 @@ public final class HiveCli implements Runnable {
   }
 
   ApiClient client() {
-    return new ApiClient(api);
+    return new ApiClient(api, requestId);
+  }
+
+  @Command(name = "command", description = "Writes by their request id.", subcommands = {CommandCommand.Status.class})
+  static final class CommandCommand {
+    @Command(name = "status", description = "Show what became of a write: APPLIED (with its log index), REFUSED (with why) or UNKNOWN"
+        + " (until its deadline has passed; then it is settled for good).")
+    static final class Status implements Runnable {
+      @Spec CommandLine.Model.CommandSpec spec;
+
+      @Parameters(index = "0", paramLabel = "ID", description = "the request id")
+      String id;
+
+      @Override
+      public void run() {
+        HiveCli root = root(spec);
+        JsonNode status = root.client().get("/api/v1/commands/" + encode(id));
+        if (root.output == Output.Format.json) {
+          Output.json(root.out(), status);
+        } else {
+          String state = status.path("state").asText();
+          root.out().println(id + " " + state + (status.has("logIndex") ? " at log index " + status.path("logIndex").asLong() : "")
+              + (status.has("reason") ? ": " + status.path("reason").asText() : ""));
+          root.out().flush();
+        }
+      }
+    }
   }
 
   PrintWriter out() {

@@ -1,18 +1,20 @@
 package dev.hive.core.consensus;
 
-import dev.hive.api.ConflictException;
 import dev.hive.api.HiveException;
-import dev.hive.api.InvalidSpecException;
-import dev.hive.api.NotFoundException;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.Command;
+import dev.hive.core.state.Refusals;
+import dev.hive.core.state.Request;
+import dev.hive.core.state.RequestLedger;
 import dev.hive.core.state.StateCodec;
 import dev.hive.core.state.StateMachine;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -30,22 +32,36 @@ import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 
 /**
- * The cluster state as a Ratis state machine: every log entry is a {@link Command}, applied by
- * the same pure {@link StateMachine} as on a single node. A command the state refuses still
- * occupies its log index (Raft has already ordered it) but changes nothing and answers with the
- * refusal; the leader checks commands against its state before appending, so that is rare.
- * Snapshots are the state's JSON in Ratis' snapshot directory.
+ * The cluster state as a Ratis state machine: every log entry is a {@link Request}, decided by
+ * the same {@link RequestLedger} and pure {@link StateMachine} as on a single node. The leader
+ * stamps each request with its clock as it appends it and refuses one whose deadline has passed,
+ * or whose command its state refuses, before it reaches the log. A request refused once in the
+ * log still occupies its index (Raft has already ordered it), changes nothing and answers with
+ * the refusal. Snapshots are the state's and the ledger's JSON in Ratis' snapshot directory.
  */
 final class HiveStateMachine extends BaseStateMachine {
+  /** The reply to an applied request is {@code <log index>|OK}; to a refused one, {@code <log index>|ERR|...}. */
   static final String OK = "OK";
 
   private final StateCodec codec = new StateCodec();
+  private final Clock clock;
+  /** Guarded by this. */
+  private final RequestLedger ledger = new RequestLedger();
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
   private final List<Consumer<ClusterState>> listeners = new CopyOnWriteArrayList<>();
   private volatile ClusterState state = ClusterState.EMPTY;
 
+  HiveStateMachine(Clock clock) {
+    this.clock = clock;
+  }
+
   ClusterState state() {
     return state;
+  }
+
+  /** Returns the recorded outcome of a request, as this node has applied the log so far. */
+  synchronized Optional<RequestLedger.Outcome> outcome(String requestId) {
+    return ledger.outcome(requestId);
   }
 
   void onApplied(Consumer<ClusterState> listener) {
@@ -74,7 +90,9 @@ final class HiveStateMachine extends BaseStateMachine {
       return;
     }
     File file = snapshot.getFile().getPath().toFile();
-    state = codec.decodeState(Files.readAllBytes(file.toPath()));
+    byte[] bytes = Files.readAllBytes(file.toPath());
+    state = codec.decodeState(bytes);
+    ledger.reset(codec.decodeOutcomes(bytes));
     setLastAppliedTermIndex(snapshot.getTermIndex());
   }
 
@@ -86,22 +104,39 @@ final class HiveStateMachine extends BaseStateMachine {
     }
     File file = storage.getSnapshotFile(last.getTerm(), last.getIndex());
     File tmp = new File(file.getPath() + ".tmp");
-    Files.write(tmp.toPath(), codec.encode(state));
+    Files.write(tmp.toPath(), codec.encode(state, ledger.outcomes()));
     Files.move(tmp.toPath(), file.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new org.apache.ratis.server.storage.FileInfo(file.toPath(), null), last));
     return last.getIndex();
   }
 
-  /** The leader refuses a command its state refuses before it reaches the log. */
+  /**
+   * The leader stamps a request with its clock and refuses it before it reaches the log when its
+   * deadline has passed (its caller has been told its outcome is unknown, and a late write must
+   * never apply) or when the state refuses its command. A request whose id is decided goes
+   * through unchecked: the ledger answers it with the first outcome.
+   */
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
-    Command command = codec.decodeCommand(request.getMessage().getContent().toByteArray());
-    try {
-      StateMachine.apply(state, command);
-    } catch (HiveException e) {
-      throw new IOException(encodeError(e));
+    Request r = codec.decodeRequest(request.getMessage().getContent().toByteArray()).stamped(clock.millis());
+    boolean decided;
+    synchronized (this) {
+      decided = r.id() != null && ledger.outcome(r.id()).isPresent();
     }
-    return super.startTransaction(request);
+    // A settling entry goes to the log as it is: deciding late requests is what it is for.
+    if (!decided && !(r.command() instanceof Command.SettleRequest)) {
+      if (r.expired()) {
+        throw new IOException(Refusals.encode(new HiveException("request '" + r.id() + "' reached the leader "
+            + (r.stampMillis() - r.deadlineMillis()) + " ms after its deadline and was not applied; it never will be")));
+      }
+      try {
+        StateMachine.apply(state, r.command());
+      } catch (HiveException e) {
+        throw new IOException(Refusals.encode(e));
+      }
+    }
+    return TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request)
+        .setLogData(ByteString.copyFrom(codec.encode(r))).build();
   }
 
   @Override
@@ -109,45 +144,25 @@ final class HiveStateMachine extends BaseStateMachine {
     LogEntryProto entry = trx.getLogEntry();
     byte[] data = entry.getStateMachineLogEntry().getLogData().toByteArray();
     String reply;
+    ClusterState before;
     ClusterState after;
     synchronized (this) {
+      before = state;
       try {
-        state = StateMachine.apply(state, codec.decodeCommand(data));
-        reply = OK;
+        RequestLedger.Result result = ledger.apply(state, codec.decodeRequest(data), entry.getIndex());
+        state = result.state();
+        reply = entry.getIndex() + "|" + (result.outcome() == null || result.outcome().applied() ? OK : result.outcome().refusal());
       } catch (HiveException e) {
-        reply = encodeError(e);
+        reply = entry.getIndex() + "|" + Refusals.encode(e);
       }
       updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
       after = state;
     }
-    for (Consumer<ClusterState> listener : listeners) {
-      listener.accept(after);
+    if (after != before) {
+      for (Consumer<ClusterState> listener : listeners) {
+        listener.accept(after);
+      }
     }
     return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(reply, StandardCharsets.UTF_8)));
-  }
-
-  static String encodeError(HiveException e) {
-    String kind = e instanceof InvalidSpecException i ? "invalid:" + i.field() : e instanceof NotFoundException ? "notfound" : e instanceof ConflictException ? "conflict" : "error";
-    String message = e instanceof InvalidSpecException i ? i.reason() : e.getMessage();
-    return "ERR|" + kind + "|" + message;
-  }
-
-  /** Turns a refusal carried in a reply or an exception message back into the exception. */
-  static HiveException decodeError(String text) {
-    int start = text.indexOf("ERR|");
-    if (start < 0) {
-      return null;
-    }
-    String[] parts = text.substring(start).split("\\|", 3);
-    String message = parts.length > 2 ? parts[2] : text;
-    String kind = parts.length > 1 ? parts[1] : "error";
-    if (kind.startsWith("invalid:")) {
-      return new InvalidSpecException(kind.substring("invalid:".length()), message);
-    }
-    return switch (kind) {
-      case "notfound" -> new NotFoundException(message);
-      case "conflict" -> new ConflictException(message);
-      default -> new HiveException(message);
-    };
   }
 }

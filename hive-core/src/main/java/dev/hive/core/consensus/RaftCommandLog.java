@@ -1,15 +1,21 @@
 package dev.hive.core.consensus;
 
+import dev.hive.api.CommandStatus;
 import dev.hive.api.HiveException;
+import dev.hive.api.OutcomeUnknownException;
 import dev.hive.api.NodeRole;
 import dev.hive.api.UnavailableException;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.Command;
+import dev.hive.core.state.Refusals;
+import dev.hive.core.state.Request;
+import dev.hive.core.state.RequestLedger;
 import dev.hive.core.state.StateCodec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -92,6 +98,8 @@ public final class RaftCommandLog implements CommandLog {
     return t;
   });
   private Set<RaftPeerId> clientPeers = Set.of();
+  private final PendingRequests pending = new PendingRequests(Clock.systemUTC());
+  private final Clock clock = Clock.systemUTC();
 
   /** Where a peer's Raft server listens. */
   public record Peer(String id, String address, boolean voter) {}
@@ -139,7 +147,7 @@ public final class RaftCommandLog implements CommandLog {
     if (tls != null) {
       GrpcConfigKeys.TLS.setConf(parameters, tls);
     }
-    HiveStateMachine sm = new HiveStateMachine();
+    HiveStateMachine sm = new HiveStateMachine(Clock.systemUTC());
     boolean existing = Files.isDirectory(dir.resolve(groupId.getUuid().toString()));
     try {
       Files.createDirectories(dir);
@@ -449,55 +457,112 @@ public final class RaftCommandLog implements CommandLog {
   }
 
   @Override
-  public ClusterState submit(Command command) {
-    // Refuse at once what this node's state already refuses: the common case needs no round trip.
-    dev.hive.core.state.StateMachine.apply(stateMachine.state(), command);
-    byte[] bytes = codec.encode(command);
-    RaftClientReply reply;
-    try {
-      // Bounded by the write timeout whatever the retries do: a node cut off from the majority
-      // must answer its caller with an error, not keep it waiting on connection timeouts.
-      reply = client().async().send(Message.valueOf(ByteString.copyFrom(bytes))).get(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      throw new UnavailableException("the cluster cannot accept changes now: no leader answered within " + writeTimeout.toSeconds()
-          + " s; a node cut off from the majority cannot change the desired state");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new UnavailableException("interrupted while waiting for the cluster to accept a change", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause() == null ? e : e.getCause();
-      HiveException refusal = HiveStateMachine.decodeError(String.valueOf(cause.getMessage()));
-      if (refusal != null) {
-        throw refusal;
-      }
-      throw new UnavailableException("the cluster cannot accept changes now (no leader reachable from this node: " + cause.getMessage()
-          + "); a node cut off from the majority cannot change the desired state", cause);
+  public ClusterState submit(Command command, String requestId) {
+    String id = requestId == null ? UUID.randomUUID().toString() : requestId;
+    // Refuse at once what this node's state already refuses (the common case needs no round
+    // trip), unless the id is decided: a retry of a deploy that applied must not be a conflict.
+    if (stateMachine.outcome(id).isEmpty()) {
+      dev.hive.core.state.StateMachine.apply(stateMachine.state(), command);
     }
-    if (!reply.isSuccess()) {
-      String why = reply.getException() == null ? "refused" : reply.getException().getMessage();
-      HiveException refusal = HiveStateMachine.decodeError(why);
-      throw refusal != null ? refusal : new UnavailableException("the cluster refused the change: " + why);
-    }
-    String answer = reply.getMessage().getContent().toStringUtf8();
-    awaitApplied(reply.getLogIndex());
-    if (!answer.equals(HiveStateMachine.OK)) {
-      HiveException refusal = HiveStateMachine.decodeError(answer);
-      throw refusal != null ? refusal : new HiveException(answer);
+    long deadline = clock.millis() + writeTimeout.toMillis();
+    pending.add(id, deadline);
+    Decision decision = send(new Request(id, deadline, 0, codec.digest(command), command));
+    awaitApplied(id, decision.index(), deadline);
+    if (decision.refusal() != null) {
+      throw Refusals.decode(decision.refusal());
     }
     return stateMachine.state();
   }
 
-  /** Waits until this node has applied {@code index}, so its reads include the write. */
-  private void awaitApplied(long index) {
-    long deadline = System.nanoTime() + writeTimeout.toNanos();
-    while (division().getInfo().getLastAppliedIndex() < index && System.nanoTime() < deadline) {
+  /** Where the log decided a request, and the refusal text when it was refused there. */
+  private record Decision(long index, String refusal) {}
+
+  /**
+   * Sends a request to the leader and returns where the log decided it.
+   *
+   * @throws HiveException the refusal, when the leader refused it before it reached the log
+   * @throws OutcomeUnknownException when no answer came before its deadline
+   */
+  private Decision send(Request request) {
+    byte[] bytes = codec.encode(request);
+    long wait = Math.max(1, request.deadlineMillis() - clock.millis());
+    RaftClientReply reply;
+    try {
+      // Bounded by the deadline whatever the client's retries do: a node cut off from the
+      // majority must answer its caller, not keep it waiting on connection timeouts. A retry
+      // that reaches a leader later is refused there: its deadline has passed.
+      reply = client().async().send(Message.valueOf(ByteString.copyFrom(bytes))).get(wait, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw unknown(request.id(), "no leader answered within " + writeTimeout.toSeconds() + " s (a node cut off from the majority cannot"
+          + " change the desired state)");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw unknown(request.id(), "interrupted while waiting for the cluster to accept it");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      HiveException refusal = Refusals.decode(String.valueOf(cause.getMessage()));
+      if (refusal != null) {
+        throw refusal;
+      }
+      throw unknown(request.id(), "no leader reachable from this node (" + cause.getMessage() + "); a node cut off from the majority cannot"
+          + " change the desired state");
+    }
+    if (!reply.isSuccess()) {
+      String why = reply.getException() == null ? "refused" : reply.getException().getMessage();
+      HiveException refusal = Refusals.decode(why);
+      if (refusal != null) {
+        throw refusal;
+      }
+      throw unknown(request.id(), "the cluster did not take it: " + why);
+    }
+    String answer = reply.getMessage().getContent().toStringUtf8();
+    int bar = answer.indexOf('|');
+    long index = Long.parseLong(answer.substring(0, bar));
+    String outcome = answer.substring(bar + 1);
+    return new Decision(index, outcome.equals(HiveStateMachine.OK) ? null : outcome);
+  }
+
+  private static OutcomeUnknownException unknown(String id, String why) {
+    return new OutcomeUnknownException(id, "the outcome of request " + id + " is unknown: " + why + "; it may still apply until its"
+        + " deadline, never after; ask `hive command status " + id + "` (GET /api/v1/commands/" + id + ")");
+  }
+
+  /**
+   * Waits until this node has applied {@code index}, so that its reads include the request.
+   *
+   * @throws OutcomeUnknownException when it has not by the deadline (or a second from now, for
+   *     an answer that came just before it): the caller must not read a state without its write
+   */
+  private void awaitApplied(String id, long index, long deadline) {
+    long giveUp = Math.max(deadline, clock.millis() + 1000);
+    while (division().getInfo().getLastAppliedIndex() < index) {
+      if (clock.millis() > giveUp) {
+        throw new OutcomeUnknownException(id, "request " + id + " was decided at log index " + index + ", but this node has applied only up"
+            + " to " + division().getInfo().getLastAppliedIndex() + "; ask `hive command status " + id + "` (GET /api/v1/commands/" + id + ")");
+      }
       try {
-        Thread.sleep(5);
+        Thread.sleep(1);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return;
+        throw new OutcomeUnknownException(id, "interrupted while waiting for request " + id + " to be applied here");
       }
     }
+  }
+
+  @Override
+  public CommandStatus status(String requestId) {
+    return pending.status(requestId, stateMachine::outcome, (id, deadline) -> {
+      // Past its deadline: a settling entry decides it for good, whichever reaches the log first.
+      Decision decision;
+      try {
+        decision = send(new Request(id, deadline, 0, "", new Command.SettleRequest()));
+      } catch (OutcomeUnknownException e) {
+        throw new UnavailableException("the outcome of request " + id + " cannot be settled now: no leader answered; try again", e);
+      }
+      awaitApplied(id, decision.index(), clock.millis() + writeTimeout.toMillis());
+      return stateMachine.outcome(id).orElseThrow(() -> new UnavailableException("request " + id + " was settled at log index "
+          + decision.index() + ", but its outcome is no longer kept"));
+    });
   }
 
   @Override

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hive.api.App;
 import dev.hive.api.AppSpec;
+import dev.hive.api.CommandStatus;
 import dev.hive.api.ClusterHealth;
 import dev.hive.api.HiveEvent;
 import dev.hive.api.Instance;
@@ -65,6 +66,7 @@ final class ApiRoutes {
       return ok(o);
     });
     api.route("POST", "/api/v1/cluster/join", this::join);
+    api.route("GET", "/api/v1/commands/{id}", r -> ok(commandStatus(r.params().get("id"))));
   }
 
   private Response ok(JsonNode body) {
@@ -177,9 +179,22 @@ final class ApiRoutes {
     return ok(o);
   }
 
+  private ObjectNode commandStatus(String id) {
+    CommandStatus status = cluster.commandStatus(id);
+    ObjectNode o = mapper.createObjectNode();
+    o.put("requestId", status.requestId()).put("state", status.state().name());
+    if (status.state() != CommandStatus.State.UNKNOWN) {
+      o.put("logIndex", status.logIndex());
+    }
+    if (status.state() == CommandStatus.State.REFUSED) {
+      o.put("reason", status.reason());
+    }
+    return o;
+  }
+
   private Response deploy(Request r) {
     AppSpec spec = AppSpecCodec.fromJson(r.json(mapper));
-    return new Response(201, app(cluster.apps().deploy(spec)));
+    return new Response(201, app(cluster.apps().deploy(spec, r.writeOptions())));
   }
 
   /**
@@ -227,7 +242,7 @@ final class ApiRoutes {
 
   private Response delete(Request r) {
     String name = r.params().get("name");
-    cluster.apps().delete(name);
+    cluster.apps().delete(name, r.writeOptions());
     ObjectNode o = mapper.createObjectNode();
     o.put("deleted", name);
     return ok(o);
@@ -246,7 +261,7 @@ final class ApiRoutes {
       throw new InvalidSpecException("replicas", "expected a whole number, got " + replicas);
     }
     App app = cluster.apps().require(r.params().get("name"));
-    return ok(app(app.scale(replicas.asInt())));
+    return ok(app(app.scale(replicas.asInt(), r.writeOptions())));
   }
 
   private Response listInstances(Request r) {

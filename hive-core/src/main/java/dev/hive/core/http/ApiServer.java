@@ -10,7 +10,9 @@ import dev.hive.api.ConflictException;
 import dev.hive.api.HiveException;
 import dev.hive.api.InvalidSpecException;
 import dev.hive.api.NotFoundException;
+import dev.hive.api.OutcomeUnknownException;
 import dev.hive.api.UnavailableException;
+import dev.hive.api.WriteOptions;
 import dev.hive.core.internal.LocalCluster;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +24,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
@@ -36,9 +39,26 @@ import org.slf4j.LoggerFactory;
 public final class ApiServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
   static final int MAX_BODY_BYTES = 1024 * 1024;
+  /** The header that carries a write's request id, as Stripe's and the IETF draft's APIs name it. */
+  static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
   /** One request, with its path parameters. */
-  record Request(String method, String path, Map<String, String> params, Map<String, String> query, byte[] body, String contentType) {
+  record Request(String method, String path, Map<String, String> params, Map<String, String> query, byte[] body, String contentType,
+      String requestId) {
+    /**
+     * Returns the write options of this request: its {@code Idempotency-Key}, or the id the
+     * server gave it, so that a write that times out can be asked about by that id.
+     *
+     * @throws InvalidSpecException if the key is not a valid request id
+     */
+    WriteOptions writeOptions() {
+      try {
+        return WriteOptions.requestId(requestId);
+      } catch (InvalidSpecException e) {
+        throw new InvalidSpecException("Idempotency-Key", e.reason());
+      }
+    }
+
     /**
      * Parses the body as a JSON object.
      *
@@ -155,6 +175,9 @@ public final class ApiServer implements AutoCloseable {
       response = error(404, e.getMessage(), null);
     } catch (ConflictException e) {
       response = error(409, e.getMessage(), null);
+    } catch (OutcomeUnknownException e) {
+      response = error(503, e.getMessage(), null);
+      ((ObjectNode) response.body()).put("requestId", e.requestId()).put("outcome", "UNKNOWN");
     } catch (UnavailableException e) {
       response = error(503, e.getMessage(), null);
     } catch (HiveException e) {
@@ -193,8 +216,17 @@ public final class ApiServer implements AutoCloseable {
       }
       byte[] body = readBody(exchange.getRequestBody());
       String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
+      // Every write has a request id: the caller's Idempotency-Key, or one given here and
+      // returned in that header, so that a write whose outcome is unknown can be asked about.
+      String requestId = exchange.getRequestHeaders().getFirst(IDEMPOTENCY_KEY);
+      if (requestId == null && !method.equals("GET")) {
+        requestId = UUID.randomUUID().toString();
+      }
+      if (requestId != null) {
+        exchange.getResponseHeaders().set(IDEMPOTENCY_KEY, requestId);
+      }
       return route.handler().handle(new Request(method, path, params, query(exchange.getRequestURI().getRawQuery()), body,
-          contentType == null ? "" : contentType));
+          contentType == null ? "" : contentType, requestId));
     }
     if (pathMatched) {
       return error(405, method + " is not allowed on " + path, null);

@@ -3,6 +3,8 @@ package dev.hive.core.internal;
 import dev.hive.api.App;
 import dev.hive.api.AppSpec;
 import dev.hive.api.Apps;
+import dev.hive.api.CommandStatus;
+import dev.hive.api.WriteOptions;
 import dev.hive.api.Cluster;
 import dev.hive.api.ClusterHealth;
 import dev.hive.api.HiveConfig;
@@ -221,9 +223,13 @@ public final class LocalCluster implements Cluster {
     }
   }
 
-  private synchronized ClusterState submit(Command command) {
+  private ClusterState submit(Command command) {
+    return submit(command, WriteOptions.DEFAULTS);
+  }
+
+  private synchronized ClusterState submit(Command command, WriteOptions options) {
     checkOpen();
-    ClusterState state = commands.submit(command);
+    ClusterState state = commands.submit(command, options.id().orElse(null));
     if (isPlacer()) {
       placeUnassignedSlots();
     }
@@ -238,6 +244,25 @@ public final class LocalCluster implements Cluster {
 
   ClusterState state() {
     return commands.state();
+  }
+
+  @Override
+  public CommandStatus commandStatus(String requestId) {
+    checkOpen();
+    WriteOptions.requestId(requestId);
+    return commands.status(requestId);
+  }
+
+  /** Returns true when the write's request id is known to have applied already (a retry). */
+  private boolean appliedBefore(WriteOptions options) {
+    if (options.id().isEmpty()) {
+      return false;
+    }
+    try {
+      return commands.status(options.id().get()).state() == CommandStatus.State.APPLIED;
+    } catch (NotFoundException e) {
+      return false;
+    }
   }
 
   /** Returns this node's metrics in the Prometheus text format. */
@@ -626,10 +651,13 @@ public final class LocalCluster implements Cluster {
 
   private final class AppsImpl implements Apps {
     @Override
-    public App deploy(AppSpec spec) {
+    public App deploy(AppSpec spec, WriteOptions options) {
       AppSpec resolved = withResolvedRuntime(spec);
-      checkServicePortFree(resolved);
-      submit(new Command.DeployApp(resolved, clock.millis()));
+      if (!appliedBefore(options)) {
+        // A retry of a deploy that applied finds the port taken by the app itself.
+        checkServicePortFree(resolved);
+      }
+      submit(new Command.DeployApp(resolved, clock.millis()), options);
       events.publish(new HiveEvent(HiveEvent.Type.APP_DEPLOYED, clock.instant(), spec.name(), null, null,
           resolved.replicas() + " replicas on runtime " + resolved.runtime()));
       return require(spec.name());
@@ -651,8 +679,8 @@ public final class LocalCluster implements Cluster {
     }
 
     @Override
-    public void delete(String name) {
-      submit(new Command.DeleteApp(name));
+    public void delete(String name, WriteOptions options) {
+      submit(new Command.DeleteApp(name), options);
       // Stop the instances before returning, so that "delete, then close" leaves no process behind.
       reconciler.tick();
       events.publish(new HiveEvent(HiveEvent.Type.APP_DELETED, clock.instant(), name, null, null, "deleted"));
@@ -690,9 +718,9 @@ public final class LocalCluster implements Cluster {
     }
 
     @Override
-    public App scale(int replicas) {
+    public App scale(int replicas, WriteOptions options) {
       AppSpec.checkReplicas(replicas);
-      submit(new Command.ScaleApp(name, replicas));
+      submit(new Command.ScaleApp(name, replicas), options);
       events.publish(new HiveEvent(HiveEvent.Type.APP_SCALED, clock.instant(), name, null, null, "to " + replicas + " replicas"));
       return this;
     }

@@ -77,4 +77,11 @@ public sealed interface Command {
    */
   record FinishMigration(String id, MigrationState state, long atMillis, long totalMs, long downtimeMs, long bytes, String error)
       implements Command {}
+
+  /**
+   * Settles the outcome of the request with the same id once its deadline has passed: when that
+   * request has not reached the log by then, it is recorded as refused, so it never applies.
+   * Only the {@link RequestLedger} applies it; it does not change the state.
+   */
+  record SettleRequest() implements Command {}
 }

@@ -19,6 +19,48 @@ public final class StateCodec {
 
   /** Encodes a command. */
   public byte[] encode(Command command) {
+    return bytes(commandJson(command));
+  }
+
+  /** Encodes a request: its command's fields and the request's. */
+  public byte[] encode(Request request) {
+    ObjectNode o = commandJson(request.command());
+    o.put("requestId", request.id()).put("deadlineMillis", request.deadlineMillis()).put("stampMillis", request.stampMillis())
+        .put("digest", request.digest());
+    return bytes(o);
+  }
+
+  /**
+   * Returns what a command says, leaving out the times it carries ({@code atMillis}): a caller
+   * retrying with the same id sends the same digest although its clock moved.
+   */
+  public String digest(Command command) {
+    ObjectNode o = commandJson(command);
+    o.remove("atMillis");
+    try {
+      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(bytes(o));
+      return java.util.HexFormat.of().formatHex(hash, 0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  /**
+   * Decodes a request; an entry written before requests had ids comes back without an id.
+   *
+   * @throws HiveException if the bytes are not a request this version knows
+   */
+  public Request decodeRequest(byte[] bytes) {
+    JsonNode o = tree(bytes);
+    Command command = command(o);
+    if (!o.hasNonNull("requestId")) {
+      return new Request(null, Long.MAX_VALUE, 0, "", command);
+    }
+    return new Request(o.get("requestId").asText(), o.path("deadlineMillis").asLong(), o.path("stampMillis").asLong(),
+        o.path("digest").asText(""), command);
+  }
+
+  private ObjectNode commandJson(Command command) {
     ObjectNode o = mapper.createObjectNode();
     if (command instanceof Command.RegisterNode c) {
       o.put("type", "register-node");
@@ -62,8 +104,10 @@ public final class StateCodec {
     } else if (command instanceof Command.FinishMigration c) {
       o.put("type", "finish-migration").put("id", c.id()).put("state", c.state().name()).put("atMillis", c.atMillis())
           .put("totalMs", c.totalMs()).put("downtimeMs", c.downtimeMs()).put("bytes", c.bytes()).put("error", c.error());
+    } else if (command instanceof Command.SettleRequest) {
+      o.put("type", "settle-request");
     }
-    return bytes(o);
+    return o;
   }
 
   /**
@@ -72,7 +116,10 @@ public final class StateCodec {
    * @throws HiveException if the bytes are not a command this version knows
    */
   public Command decodeCommand(byte[] bytes) {
-    JsonNode o = tree(bytes);
+    return command(tree(bytes));
+  }
+
+  private Command command(JsonNode o) {
     String type = o.path("type").asText();
     switch (type) {
       case "register-node":
@@ -112,6 +159,8 @@ public final class StateCodec {
       case "finish-migration":
         return new Command.FinishMigration(o.get("id").asText(), dev.hive.api.MigrationState.valueOf(o.get("state").asText()),
             o.get("atMillis").asLong(), o.get("totalMs").asLong(), o.get("downtimeMs").asLong(), o.get("bytes").asLong(), o.get("error").asText());
+      case "settle-request":
+        return new Command.SettleRequest();
       default:
         throw new HiveException("the command log holds a command of unknown type '" + type + "'; was it written by a newer Hive?");
     }
@@ -119,6 +168,31 @@ public final class StateCodec {
 
   /** Encodes a whole state (a snapshot). */
   public byte[] encode(ClusterState state) {
+    return bytes(stateJson(state));
+  }
+
+  /** Encodes a snapshot: the state and the ledger's outcomes. */
+  public byte[] encode(ClusterState state, List<RequestLedger.Outcome> outcomes) {
+    ObjectNode o = stateJson(state);
+    com.fasterxml.jackson.databind.node.ArrayNode requests = o.putArray("requests");
+    for (RequestLedger.Outcome r : outcomes) {
+      requests.addObject().put("id", r.id()).put("applied", r.applied()).put("logIndex", r.logIndex()).put("refusal", r.refusal())
+          .put("digest", r.digest()).put("deadlineMillis", r.deadlineMillis());
+    }
+    return bytes(o);
+  }
+
+  /** Decodes the ledger's outcomes of a snapshot (none in one written before requests had ids). */
+  public List<RequestLedger.Outcome> decodeOutcomes(byte[] bytes) {
+    List<RequestLedger.Outcome> outcomes = new ArrayList<>();
+    for (JsonNode r : tree(bytes).path("requests")) {
+      outcomes.add(new RequestLedger.Outcome(r.get("id").asText(), r.get("applied").asBoolean(), r.get("logIndex").asLong(),
+          r.get("refusal").asText(), r.get("digest").asText(), r.get("deadlineMillis").asLong()));
+    }
+    return outcomes;
+  }
+
+  private ObjectNode stateJson(ClusterState state) {
     ObjectNode o = mapper.createObjectNode();
     o.put("index", state.index());
     ObjectNode nodes = o.putObject("nodes");
@@ -146,7 +220,7 @@ public final class StateCodec {
     });
     ObjectNode migrations = o.putObject("migrations");
     state.migrations().forEach((id, m) -> migrations.set(id, migration(m)));
-    return bytes(o);
+    return o;
   }
 
   private ObjectNode migration(MigrationRecord m) {

@@ -184,6 +184,8 @@ public final class StateMachine {
           vms.put(vm.name(), vm.with(c.state() == dev.hive.api.MigrationState.SUCCEEDED ? m.target() : vm.node(), ""));
         }
       }
+    } else if (command instanceof Command.SettleRequest) {
+      throw new IllegalArgumentException("a request is settled by the RequestLedger, not applied to the state");
     } else {
       throw new IllegalArgumentException("unknown command " + command);
     }
