@@ -150,8 +150,36 @@ class BadInputIT {
     assertThat(info.path("details").path("runtimes").get(0).path("name").asText()).isEqualTo("process");
   }
 
+  @Test
+  void aWriteWithARequestIdAppliesOnceAndAReusedIdForAnotherWriteIsAConflict() throws IOException {
+    CliResult first = daemon.cli("--request-id", "deploy-once-1", "app", "deploy", "--name", "once", "--command", "sleep 100", "--replicas", "0");
+    assertThat(first.code()).as(first.err()).isZero();
+    // The same write sent again (a client retrying after a lost answer): the first outcome, not a conflict.
+    CliResult retry = daemon.cli("--request-id", "deploy-once-1", "app", "deploy", "--name", "once", "--command", "sleep 100", "--replicas", "0");
+    assertThat(retry.code()).as(retry.err()).isZero();
+    JsonNode status = MAPPER.readTree(daemon.cli("--output", "json", "command", "status", "deploy-once-1").out());
+    assertThat(status.path("state").asText()).isEqualTo("APPLIED");
+    assertThat(status.path("logIndex").asLong()).isPositive();
+    // The key reused for another write: 409 naming the key, and nothing written.
+    JsonNode reused = post("/api/v1/apps", "{\"name\": \"bad\", \"command\": \"sleep 1\"}", 409, "deploy-once-1");
+    assertThat(reused.path("error").asText()).contains("request id 'deploy-once-1' was already used for a different request");
+    assertThat(apps()).noneMatch(a -> a.path("name").asText().equals("bad"));
+    assertThat(daemon.cli("app", "rm", "--name", "once").code()).isZero();
+    // An id never seen: 404; an id that cannot be one: 400 naming the header.
+    assertRefused(daemon.cli("command", "status", "never-sent-42"), 1, "no command with request id 'never-sent-42'");
+    JsonNode badKey = post("/api/v1/apps", "{\"name\": \"bad\", \"command\": \"sleep 1\"}", 400, "has spaces");
+    assertThat(badKey.path("field").asText()).isEqualTo("Idempotency-Key");
+  }
+
   private static JsonNode post(String path, String body, int expectedStatus) throws IOException {
+    return post(path, body, expectedStatus, null);
+  }
+
+  private static JsonNode post(String path, String body, int expectedStatus, String idempotencyKey) throws IOException {
     HttpURLConnection c = (HttpURLConnection) URI.create(daemon.api() + path).toURL().openConnection();
+    if (idempotencyKey != null) {
+      c.setRequestProperty("Idempotency-Key", idempotencyKey);
+    }
     c.setRequestMethod("POST");
     c.setDoOutput(true);
     c.setRequestProperty("Content-Type", "application/json");
