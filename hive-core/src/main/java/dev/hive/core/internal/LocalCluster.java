@@ -112,6 +112,7 @@ public final class LocalCluster implements Cluster {
       });
     }
     services.proxy().ifPresent(proxy -> reconciler.countConnectionsWith(proxy::openConnections));
+    monitoring.countRuntimeSkips(reconciler::skippedRuntimePasses);
     if (clusterNode != null) {
       transfers.attach(clusterNode);
       vms.attach(clusterNode);

@@ -136,6 +136,12 @@ public final class Monitoring {
     heals.increment(slots);
   }
 
+  /** Counts, from {@code count}, the reconcile passes that left a runtime's workloads alone because it did not answer. */
+  void countRuntimeSkips(java.util.function.LongSupplier count) {
+    FunctionCounter.builder("hive.reconcile.runtime.unanswered", count, c -> (double) c.getAsLong())
+        .description("reconcile passes that left a runtime's workloads alone because the runtime did not answer").register(registry);
+  }
+
   /** Samples the node and its running instances; returns the node sample. */
   NodeSample sample(List<InstanceRecord> records, Function<String, WorkloadRuntime> runtimes) {
     NodeSample sample = node.sample();

@@ -81,6 +81,9 @@ public final class Reconciler {
 
   /** By slot key; the only place a slot's instance lives on this node. */
   private final Map<String, InstanceRecord> records = new TreeMap<>();
+  /** Runtimes that did not answer in the current pass. */
+  private final Set<String> unknownRuntimes = new HashSet<>();
+  private final java.util.concurrent.atomic.AtomicLong skippedRuntimePasses = new java.util.concurrent.atomic.AtomicLong();
   private final Map<String, byte[]> persisted = new HashMap<>();
   private boolean orphansChecked;
   private volatile java.util.function.ToIntFunction<String> openConnections = id -> 0;
@@ -127,7 +130,12 @@ public final class Reconciler {
       if (!r.state.isRunning()) {
         continue;
       }
-      Optional<WorkloadStatus> status = inspect(r);
+      Optional<WorkloadStatus> status;
+      try {
+        status = inspect(r);
+      } catch (RuntimeUnknown e) {
+        continue;
+      }
       if (status.isPresent() && status.get().state() == WorkloadStatus.State.RUNNING) {
         r.pid = status.get().pid().isPresent() ? status.get().pid().getAsLong() : null;
         // Health is checked afresh; until then it counts as starting.
@@ -169,6 +177,7 @@ public final class Reconciler {
   public synchronized void tick() {
     ClusterState state = desired.get();
     long now = clock.millis();
+    unknownRuntimes.clear();
     Map<String, AppRecord> wanted = new TreeMap<>();
     for (AppRecord app : state.apps().values()) {
       app.slots().forEach(
@@ -187,7 +196,9 @@ public final class Reconciler {
         if (draining(r, state.apps().get(r.app), now)) {
           continue;
         }
-        retire(r, "its slot is no longer assigned to this node (scaled down, deleted or moved)");
+        if (!retire(r, "its slot is no longer assigned to this node (scaled down, deleted or moved)")) {
+          continue;
+        }
         records.remove(r.slotKey());
         if (!state.apps().containsKey(r.app)) {
           deleteVolume(r.app, r.ordinal);
@@ -196,8 +207,9 @@ public final class Reconciler {
         AppRecord app = wanted.get(r.slotKey());
         if (r.generation < slotGeneration(app, r.ordinal)) {
           // A step of a rolling restart: the leader raised this slot's generation.
-          retire(r, "replaced by a restart of the app");
-          records.remove(r.slotKey());
+          if (retire(r, "replaced by a restart of the app")) {
+            records.remove(r.slotKey());
+          }
         }
       }
     }
@@ -210,12 +222,14 @@ public final class Reconciler {
         });
     for (InstanceRecord r : records.values()) {
       AppRecord app = wanted.get(r.slotKey());
-      if (app == null) {
+      if (app == null || unknownRuntimes.contains(r.runtime)) {
         continue;
       }
       r.drainingSinceMillis = null;
       try {
         drive(r, app, now);
+      } catch (RuntimeUnknown e) {
+        // Left alone: a replacement started now could run beside the original once the runtime answers.
       } catch (RuntimeException e) {
         log.warn("reconciling {} failed: {}", r.id, e.getMessage(), e);
         setState(r, InstanceState.FAILED, e.getMessage());
@@ -354,17 +368,26 @@ public final class Reconciler {
     return elapsed < settings.drainTimeout().toMillis() && openConnections.applyAsInt(r.id) > 0;
   }
 
-  private void retire(InstanceRecord r, String why) {
+  /**
+   * Stops and removes an instance and forgets it; returns false, keeping it, when its runtime
+   * does not answer (forgotten, a workload that still runs would never be stopped).
+   */
+  private boolean retire(InstanceRecord r, String why) {
+    if (unknownRuntimes.contains(r.runtime)) {
+      return false;
+    }
     try {
       WorkloadRuntime runtime = runtimes.apply(r.runtime);
       runtime.stop(r.id, settings.stopGrace());
       runtime.remove(r.id);
     } catch (HiveException e) {
-      log.warn("cannot stop {} cleanly: {}", r.id, e.getMessage());
+      unknown(r.runtime, "cannot stop " + r.id + ": " + e.getMessage());
+      return false;
     }
     store.delete(NAMESPACE, r.slotKey());
     persisted.remove(r.slotKey());
     setState(r, InstanceState.STOPPED, why);
+    return true;
   }
 
   private void drive(InstanceRecord r, AppRecord app, long now) {
@@ -421,13 +444,43 @@ public final class Reconciler {
     }
   }
 
+  /**
+   * Returns what the runtime says of the instance: empty when it answered that there is no such
+   * workload.
+   *
+   * @throws RuntimeUnknown when the runtime did not answer: not knowing is not "gone"
+   */
   private Optional<WorkloadStatus> inspect(InstanceRecord r) {
     try {
       return runtimes.apply(r.runtime).inspect(r.id);
     } catch (HiveException e) {
-      log.warn("cannot inspect {}: {}", r.id, e.getMessage());
-      return Optional.empty();
+      throw unknown(r.runtime, "cannot inspect " + r.id + ": " + e.getMessage());
     }
+  }
+
+  private RuntimeUnknown unknown(String runtime, String why) {
+    if (unknownRuntimes.add(runtime)) {
+      skippedRuntimePasses.incrementAndGet();
+      log.warn("runtime {} did not answer; this pass leaves its workloads alone: {}", runtime, why);
+    }
+    return new RuntimeUnknown();
+  }
+
+  /** A runtime did not answer: its workloads are left as they are until a pass in which it does. */
+  private static final class RuntimeUnknown extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    RuntimeUnknown() {
+      super(null, null, false, false);
+    }
+  }
+
+  /**
+   * Returns how many times a pass left a runtime's workloads alone because the runtime did not
+   * answer (counted once per runtime and pass).
+   */
+  public long skippedRuntimePasses() {
+    return skippedRuntimePasses.get();
   }
 
   private void start(InstanceRecord r, AppSpec spec, long now) {

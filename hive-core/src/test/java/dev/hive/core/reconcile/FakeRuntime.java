@@ -26,6 +26,8 @@ final class FakeRuntime implements WorkloadRuntime {
   final List<String> stopped = new ArrayList<>();
   String failNextStartWith;
   boolean failStarts;
+  /** While set, every call fails as a daemon that does not answer would. */
+  volatile boolean unreachable;
   private long nextPid = 1000;
 
   @Override
@@ -40,6 +42,7 @@ final class FakeRuntime implements WorkloadRuntime {
 
   @Override
   public synchronized WorkloadStatus start(WorkloadSpec spec) {
+    checkReachable();
     if (failNextStartWith != null) {
       String message = failNextStartWith;
       failNextStartWith = null;
@@ -54,6 +57,12 @@ final class FakeRuntime implements WorkloadRuntime {
     return s;
   }
 
+  private void checkReachable() {
+    if (unreachable) {
+      throw new HiveException("cannot reach the fake daemon (test): connection refused");
+    }
+  }
+
   /** Makes a workload exit as if its process had ended with {@code code}. */
   synchronized void exit(String id, int code) {
     WorkloadStatus s = workloads.get(id);
@@ -66,6 +75,7 @@ final class FakeRuntime implements WorkloadRuntime {
 
   @Override
   public synchronized void stop(String id, Duration grace) {
+    checkReachable();
     if (workloads.containsKey(id) && workloads.get(id).state() == WorkloadStatus.State.RUNNING) {
       stopped.add(id);
       exit(id, 143);
@@ -79,11 +89,13 @@ final class FakeRuntime implements WorkloadRuntime {
 
   @Override
   public synchronized Optional<WorkloadStatus> inspect(String id) {
+    checkReachable();
     return Optional.ofNullable(workloads.get(id));
   }
 
   @Override
   public synchronized List<WorkloadStatus> list(Map<String, String> labels) {
+    checkReachable();
     return workloads.values().stream().filter(s -> s.labels().entrySet().containsAll(labels.entrySet())).toList();
   }
 

@@ -128,6 +128,37 @@ class ReconcilerTest {
   }
 
   @Test
+  void aRuntimeThatDoesNotAnswerIsLeftAloneAndNeverReplaced() {
+    deploy(web(3).build());
+    reconciler.tick();
+    reconciler.tick();
+    assertThat(states()).containsOnly(InstanceState.HEALTHY);
+    // The daemon restarts: for a while it answers nothing, then says the containers exited.
+    runtime.unreachable = true;
+    for (int i = 0; i < 5; i++) {
+      clock.advance(Duration.ofSeconds(2));
+      reconciler.tick();
+    }
+    assertThat(runtime.started).as("nothing started while the runtime could not be asked").hasSize(3);
+    assertThat(states()).as("not knowing is not 'gone'").containsOnly(InstanceState.HEALTHY);
+    assertThat(reconciler.skippedRuntimePasses()).isEqualTo(5);
+    // Scaled down meanwhile: the instance is kept until it can really be stopped.
+    apply(new Command.ScaleApp("web", 2));
+    reconciler.tick();
+    assertThat(reconciler.instances()).hasSize(3);
+    runtime.workloads.keySet().forEach(id -> runtime.exit(id, 137));
+    runtime.unreachable = false;
+    reconciler.tick();
+    assertThat(reconciler.instances()).hasSize(2);
+    clock.advance(Duration.ofSeconds(1));
+    reconciler.tick();
+    reconciler.tick();
+    assertThat(states()).containsOnly(InstanceState.HEALTHY);
+    assertThat(runtime.running()).isEqualTo(2);
+    assertThat(runtime.workloads).hasSize(2);
+  }
+
+  @Test
   void theBackoffDoublesUpToItsLimit() {
     deploy(web(1).healthCheck(null).restartLimit(10).build());
     reconciler.tick();
