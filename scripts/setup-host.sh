@@ -7,6 +7,7 @@
 #   dig (bind9-dnsutils)  asks the service DNS server, as users would
 #   prometheus_client     a real parser of the /metrics text format (python3-prometheus-client)
 #   rsync                 the baseline the transfer benchmark compares against (an rsync daemon on loopback)
+#   socat                 the consistency checker reaches each namespaced host's loopback-only API through it
 # Re-running it is harmless. Needs root (or sudo) only when something must be installed.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v dig >/dev/null 2>&1 || need+=(bind9-dnsutils)
 /usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 || need+=(python3-prometheus-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
+command -v socat >/dev/null 2>&1 || need+=(socat)
 # js-libp2p peers for discovery-libp2p's interop tests (the tests run `npm ci` from a pinned lock file).
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
