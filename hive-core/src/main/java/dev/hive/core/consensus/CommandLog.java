@@ -43,6 +43,16 @@ public interface CommandLog extends AutoCloseable {
    */
   CommandStatus status(String requestId);
 
+  /**
+   * Waits until this node's state holds every write committed before the call (a linearizable
+   * read begins after it); returns that state.
+   *
+   * @throws dev.hive.api.UnavailableException if no leader confirms its commit index within the write timeout
+   */
+  default ClusterState currentState() {
+    return state();
+  }
+
   /** Calls {@code listener} with the new state after every applied command. */
   void onApplied(Consumer<ClusterState> listener);
 

@@ -165,4 +165,14 @@ final class HiveStateMachine extends BaseStateMachine {
     }
     return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(reply, StandardCharsets.UTF_8)));
   }
+
+  /**
+   * Answers a read with this node's last applied index. Ratis calls it on the leader only once
+   * the leader has confirmed its leadership and applied up to its commit index (the read index):
+   * a node that then applies up to the answer has every write committed before the read began.
+   */
+  @Override
+  public CompletableFuture<Message> query(Message request) {
+    return CompletableFuture.completedFuture(Message.valueOf(Long.toString(getLastAppliedTermIndex().getIndex())));
+  }
 }

@@ -140,6 +140,8 @@ public final class RaftCommandLog implements CommandLog {
     RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(timing.electionMax().toMillis(), TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(timing.electionMin().toMillis() / 2, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(timing.electionMax().toMillis() / 2, TimeUnit.MILLISECONDS));
+    // Reads that must be current ask the leader for its read index, which it confirms with a round of heartbeats.
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1024);
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
@@ -547,6 +549,38 @@ public final class RaftCommandLog implements CommandLog {
         throw new OutcomeUnknownException(id, "interrupted while waiting for request " + id + " to be applied here");
       }
     }
+  }
+
+  @Override
+  public ClusterState currentState() {
+    long deadline = clock.millis() + writeTimeout.toMillis();
+    RaftClientReply reply;
+    try {
+      reply = client().async().sendReadOnly(Message.valueOf("read-index")).get(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      throw new UnavailableException("cannot read the current state: no leader confirmed its commit index within " + writeTimeout.toSeconds()
+          + " s (a node cut off from the majority can only read its own copy, without ?consistent=true)", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UnavailableException("interrupted while reading the current state", e);
+    }
+    if (!reply.isSuccess()) {
+      throw new UnavailableException("cannot read the current state: " + reply.getException());
+    }
+    long readIndex = Long.parseLong(reply.getMessage().getContent().toStringUtf8());
+    while (division().getInfo().getLastAppliedIndex() < readIndex) {
+      if (clock.millis() > deadline) {
+        throw new UnavailableException("cannot read the current state: this node has applied up to " + division().getInfo().getLastAppliedIndex()
+            + " of the leader's " + readIndex + "; it is catching up");
+      }
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new UnavailableException("interrupted while reading the current state", e);
+      }
+    }
+    return state();
   }
 
   @Override

@@ -42,7 +42,10 @@ final class ApiRoutes {
     api.route("GET", "/api/v1/node", r -> ok(nodeInfo()));
     api.route("GET", "/api/v1/nodes/{id}", r -> ok(nodeInfo(r.params().get("id"))));
     api.route("POST", "/api/v1/nodes/{id}/drain", this::drain);
-    api.route("GET", "/api/v1/apps", r -> ok(apps()));
+    api.route("GET", "/api/v1/apps", r -> {
+      consistent(r);
+      return ok(apps());
+    });
     api.route("POST", "/api/v1/apps", this::deploy);
     api.route("POST", "/api/v1/apply", r -> apply(r, KubernetesManifests.Accept.ANY));
     for (String prefix : List.of("/v1", "/api/v1")) {
@@ -50,7 +53,10 @@ final class ApiRoutes {
       api.route("POST", prefix + "/workloads/stateless", r -> apply(r, KubernetesManifests.Accept.STATELESS));
       api.route("POST", prefix + "/workloads/stateful", r -> apply(r, KubernetesManifests.Accept.STATEFUL));
     }
-    api.route("GET", "/api/v1/apps/{name}", r -> ok(app(cluster.apps().require(r.params().get("name")))));
+    api.route("GET", "/api/v1/apps/{name}", r -> {
+      consistent(r);
+      return ok(app(cluster.apps().require(r.params().get("name"))));
+    });
     api.route("DELETE", "/api/v1/apps/{name}", this::delete);
     api.route("POST", "/api/v1/apps/{name}/scale", this::scale);
     api.route("POST", "/api/v1/apps/{name}/restart", r -> ok(app(cluster.apps().require(r.params().get("name")).restart())));
@@ -177,6 +183,17 @@ final class ApiRoutes {
     ObjectNode o = mapper.createObjectNode();
     list.forEach(o.putArray("joining")::add);
     return ok(o);
+  }
+
+  /** With {@code ?consistent=true}, the read waits until this node holds every write committed before it (a linearizable read). */
+  private void consistent(Request r) {
+    String consistent = r.query().getOrDefault("consistent", "false");
+    if (!consistent.equals("true") && !consistent.equals("false")) {
+      throw new InvalidSpecException("consistent", "'" + consistent + "' is not true or false");
+    }
+    if (consistent.equals("true")) {
+      cluster.awaitCurrentState();
+    }
   }
 
   private ObjectNode commandStatus(String id) {

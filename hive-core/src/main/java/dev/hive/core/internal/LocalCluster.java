@@ -247,6 +247,17 @@ public final class LocalCluster implements Cluster {
     return commands.state();
   }
 
+  /**
+   * Waits until this node's state holds every write committed before the call, so that the
+   * reads that follow are linearizable ({@code ?consistent=true}).
+   *
+   * @throws UnavailableException if no leader confirms its commit index within the write timeout
+   */
+  public void awaitCurrentState() {
+    checkOpen();
+    commands.currentState();
+  }
+
   @Override
   public CommandStatus commandStatus(String requestId) {
     checkOpen();

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.hive.api.CommandStatus;
 import dev.hive.api.ConflictException;
+import dev.hive.api.NotFoundException;
 import dev.hive.api.NodeRole;
 import dev.hive.core.security.ClusterPki;
 import dev.hive.core.security.TlsContexts;
@@ -105,6 +107,48 @@ class RaftCommandLogTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> c.state().apps().get("web").spec().replicas() == 5);
     assertThat(b.state()).isEqualTo(c.state());
     assertThat(Map.copyOf(b.roles())).containsValue(NodeRole.LEADER);
+  }
+
+  /** Three voters, a the leader. */
+  private List<RaftCommandLog> threeVoters() throws Exception {
+    String aAddress = "127.0.0.1:" + freePort();
+    RaftCommandLog a = start("a", List.of(new RaftCommandLog.Peer("a", aAddress, true)), aAddress);
+    await().atMost(Duration.ofSeconds(30)).until(a::isLeader);
+    List<RaftCommandLog> all = new ArrayList<>(List.of(a));
+    for (String id : List.of("b", "c")) {
+      String address = "127.0.0.1:" + freePort();
+      List<RaftCommandLog.Peer> conf = new ArrayList<>(a.configuration());
+      conf.add(new RaftCommandLog.Peer(id, address, false));
+      RaftCommandLog node = start(id, conf, address);
+      a.addPeer(id, address);
+      await().atMost(Duration.ofSeconds(30)).until(node::admitted);
+      a.setConfiguration(a.configuration(), a.configuration().stream().map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals(id))).toList());
+      all.add(node);
+    }
+    return all;
+  }
+
+  @Test
+  void aRequestIdAppliesOnceWhicheverNodeTakesItAndAnotherCommandUnderItIsRefused() throws Exception {
+    List<RaftCommandLog> nodes = threeVoters();
+    RaftCommandLog a = nodes.get(0);
+    RaftCommandLog b = nodes.get(1);
+    RaftCommandLog c = nodes.get(2);
+    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
+    b.submit(new Command.DeployApp(StateMachineTest.web(2), 1), "deploy-web");
+    long index = b.state().index();
+    // The same write sent again through another node (a client retrying after a lost answer): no conflict, applied once.
+    c.submit(new Command.DeployApp(StateMachineTest.web(2), 2), "deploy-web");
+    assertThat(c.state().index()).isEqualTo(index);
+    CommandStatus status = c.status("deploy-web");
+    assertThat(status.state()).isEqualTo(CommandStatus.State.APPLIED);
+    assertThat(a.status("deploy-web").logIndex()).isEqualTo(status.logIndex());
+    assertThatThrownBy(() -> a.submit(new Command.ScaleApp("web", 7), "deploy-web")).isInstanceOf(ConflictException.class)
+        .hasMessageContaining("request id 'deploy-web' was already used for a different request");
+    assertThatThrownBy(() -> a.status("never-sent")).isInstanceOf(NotFoundException.class);
+    // A read that must be current, on a follower, sees a write just made through another node.
+    a.submit(new Command.ScaleApp("web", 3));
+    assertThat(c.currentState().apps().get("web").spec().replicas()).isEqualTo(3);
   }
 
   @Test
