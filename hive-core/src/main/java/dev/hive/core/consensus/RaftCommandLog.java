@@ -98,6 +98,12 @@ public final class RaftCommandLog implements CommandLog {
     return t;
   });
   private Set<RaftPeerId> clientPeers = Set.of();
+  /**
+   * Set when a request on the client failed without an answer: Ratis' ordered async client
+   * closes its sliding window for good after one request exhausts its retries, and every later
+   * request on it fails at once ("SlidingWindow$Client is closed"), so the next one gets a new client.
+   */
+  private volatile boolean clientBroken;
   private final PendingRequests pending = new PendingRequests(Clock.systemUTC());
   private final Clock clock = Clock.systemUTC();
 
@@ -430,7 +436,8 @@ public final class RaftCommandLog implements CommandLog {
     Collection<RaftPeer> peers = division().getRaftConf().getCurrentPeers();
     Set<RaftPeerId> ids = new java.util.HashSet<>();
     peers.forEach(p -> ids.add(p.getId()));
-    if (client == null || !ids.equals(clientPeers)) {
+    if (client == null || !ids.equals(clientPeers) || clientBroken) {
+      clientBroken = false;
       if (client != null) {
         // Closed later, not now: a write in flight on it (its retries end within the write
         // timeout) would otherwise fail as "closed" while voters are added during a formation.
@@ -461,9 +468,10 @@ public final class RaftCommandLog implements CommandLog {
   @Override
   public ClusterState submit(Command command, String requestId) {
     String id = requestId == null ? UUID.randomUUID().toString() : requestId;
-    // Refuse at once what this node's state already refuses (the common case needs no round
-    // trip), unless the id is decided: a retry of a deploy that applied must not be a conflict.
-    if (stateMachine.outcome(id).isEmpty()) {
+    // Refuse at once what this node's state already refuses: the common case needs no round
+    // trip. Not a caller's id: it may be a retry of a write this node has not applied yet, and
+    // only the log can tell (a retry of a deploy that applied must not be a conflict).
+    if (requestId == null) {
       dev.hive.core.state.StateMachine.apply(stateMachine.state(), command);
     }
     long deadline = clock.millis() + writeTimeout.toMillis();
@@ -495,6 +503,7 @@ public final class RaftCommandLog implements CommandLog {
       // that reaches a leader later is refused there: its deadline has passed.
       reply = client().async().send(Message.valueOf(ByteString.copyFrom(bytes))).get(wait, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
+      clientBroken = true;
       throw unknown(request.id(), "no leader answered within " + writeTimeout.toSeconds() + " s (a node cut off from the majority cannot"
           + " change the desired state)");
     } catch (InterruptedException e) {
@@ -506,6 +515,7 @@ public final class RaftCommandLog implements CommandLog {
       if (refusal != null) {
         throw refusal;
       }
+      clientBroken = true;
       throw unknown(request.id(), "no leader reachable from this node (" + cause.getMessage() + "); a node cut off from the majority cannot"
           + " change the desired state");
     }
@@ -558,6 +568,7 @@ public final class RaftCommandLog implements CommandLog {
     try {
       reply = client().async().sendReadOnly(Message.valueOf("read-index")).get(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException | ExecutionException e) {
+      clientBroken = true;
       throw new UnavailableException("cannot read the current state: no leader confirmed its commit index within " + writeTimeout.toSeconds()
           + " s (a node cut off from the majority can only read its own copy, without ?consistent=true)", e);
     } catch (InterruptedException e) {

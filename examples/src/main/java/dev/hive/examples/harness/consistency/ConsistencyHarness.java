@@ -1,0 +1,85 @@
+package dev.hive.examples.harness.consistency;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs the consistency checker: {@code runs} runs of {@code minutes} each, on a fresh 5-node
+ * cluster in network namespaces each time, 5 clients, a fault every 10 s (then a heal). Prints
+ * each run's report and the totals; saves a failing run's history as JSON. Needs root.
+ *
+ * <pre>
+ * java -cp examples/target/hive.jar dev.hive.examples.harness.consistency.ConsistencyHarness MINUTES RUNS
+ * </pre>
+ */
+public final class ConsistencyHarness {
+  private ConsistencyHarness() {}
+
+  public static void main(String[] args) throws Exception {
+    double minutes = args.length > 0 ? Double.parseDouble(args[0]) : 10;
+    int runs = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+    if (!NetnsCluster.root()) {
+      System.err.println("the consistency checker puts its nodes in network namespaces: run it as root");
+      System.exit(2);
+    }
+    Path work = Files.createTempDirectory("hive-consistency");
+    List<ConsistencyRun.Report> reports = new ArrayList<>();
+    for (int run = 1; run <= runs; run++) {
+      Path dir = work.resolve("run-" + run);
+      try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("data"), dir.resolve("logs")).start()) {
+        ConsistencyRun checker = new ConsistencyRun(cluster, 5, Duration.ofMillis((long) (minutes * 60_000)), Duration.ofSeconds(10),
+            System.nanoTime(), System.out::println);
+        awaitFormed(cluster);
+        ConsistencyRun.Report report = checker.run();
+        reports.add(report);
+        System.out.println("run " + run + ": " + (report.valid() ? "VALID" : "INVALID") + ": " + report);
+        if (!report.valid()) {
+          Path history = dir.resolve("history.json");
+          checker.saveHistory(history);
+          System.out.println("run " + run + ": history saved to " + history + ", daemon logs in " + dir.resolve("logs"));
+        }
+      }
+    }
+    long valid = reports.stream().filter(ConsistencyRun.Report::valid).count();
+    System.out.printf("%d of %d runs valid; totals: ops %d, lost %d, resurrected %d, double applies %d, non-linearizable apps %d,"
+            + " duplicate slots %d; convergence after the final heal: max %d ms%n",
+        valid, reports.size(), reports.stream().mapToInt(ConsistencyRun.Report::ops).sum(), reports.stream().mapToInt(ConsistencyRun.Report::lost).sum(),
+        reports.stream().mapToInt(ConsistencyRun.Report::resurrected).sum(), reports.stream().mapToInt(ConsistencyRun.Report::doubleApplies).sum(),
+        reports.stream().mapToInt(r -> r.nonLinearizable().size()).sum(), reports.stream().mapToInt(ConsistencyRun.Report::duplicateSlots).sum(),
+        reports.stream().mapToLong(ConsistencyRun.Report::convergeMillis).max().orElse(0));
+    System.exit(valid == reports.size() ? 0 : 1);
+  }
+
+  /** Waits until every node lists all five ALIVE (a cluster of five in namespaces forms in well under two minutes). */
+  static void awaitFormed(NetnsCluster cluster) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    long giveUp = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    while (System.nanoTime() < giveUp) {
+      int formed = 0;
+      for (int h = 1; h <= cluster.size(); h++) {
+        try {
+          var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(cluster.api(h) + "/api/v1/nodes")).timeout(Duration.ofSeconds(5))
+              .build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+          if (r.statusCode() == 200) {
+            long alive = 0;
+            for (var n : mapper.readTree(r.body())) {
+              alive += n.path("state").asText().equals("ALIVE") ? 1 : 0;
+            }
+            formed += alive == cluster.size() ? 1 : 0;
+          }
+        } catch (java.io.IOException e) {
+          // Not up yet.
+        }
+      }
+      if (formed == cluster.size()) {
+        return;
+      }
+      Thread.sleep(500);
+    }
+    throw new IllegalStateException("the " + cluster.size() + " nodes did not form one cluster within 3 minutes");
+  }
+}

@@ -1,0 +1,191 @@
+package dev.hive.examples.harness.consistency;
+
+import dev.hive.examples.harness.DaemonProcess;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Hive daemons on hosts in network namespaces ({@code scripts/netns-hosts.sh}), one per host, as
+ * separate JVMs started from the launcher jar; what a nemesis does to them: SIGKILL and restart,
+ * and partitions made of blackhole routes between hosts (each side drops what it sends to the
+ * other). The harness reaches each host's API (loopback-only inside its namespace) through a
+ * socat forwarder on the host's address, port {@value #API_FORWARD_PORT}, from an address the
+ * bridge gets in the harness's namespace. Needs root.
+ */
+public final class NetnsCluster implements AutoCloseable {
+  static final int API_FORWARD_PORT = 3100;
+  private static final String TOKEN = "consistency-token-0123456789abcdef";
+
+  private final String prefix = "hc" + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36), 36);
+  private final String subnet = "10.96." + ThreadLocalRandom.current().nextInt(1, 250);
+  private final int size;
+  private final Path dataDir;
+  private final Path logs;
+  /** An environment entry of every daemon and of every workload the checker deploys, so that all are found and killed. */
+  public final String mark = "HIVE_CONSISTENCY_MARK=" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+  private final Map<Integer, Process> daemons = new HashMap<>();
+  private final List<Process> forwarders = new ArrayList<>();
+  /** Host pairs cut from each other, as "i-j" with i < j. */
+  private final Set<String> cuts = new TreeSet<>();
+  private boolean up;
+
+  public NetnsCluster(int size, Path dataDir, Path logs) {
+    this.size = size;
+    this.dataDir = dataDir;
+    this.logs = logs;
+  }
+
+  /** Returns true when this process runs as root (network namespaces need it). */
+  public static boolean root() throws IOException {
+    return new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip().equals("0");
+  }
+
+  private static Path repo() {
+    Path p = Path.of("").toAbsolutePath();
+    return Files.exists(p.resolve("scripts/netns-hosts.sh")) ? p : p.getParent();
+  }
+
+  static String run(String... command) throws IOException, InterruptedException {
+    List<String> argv = new ArrayList<>(List.of(command));
+    if (command[0].startsWith("scripts/")) {
+      argv.set(0, repo().resolve(command[0]).toString());
+    }
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      throw new IOException(String.join(" ", command) + " failed: " + out);
+    }
+    return out;
+  }
+
+  /** Makes the hosts, starts a daemon on each (the first founds the cluster) and the API forwarders. */
+  public NetnsCluster start() throws IOException, InterruptedException {
+    Files.createDirectories(logs);
+    run("scripts/netns-hosts.sh", "up", prefix, subnet, Integer.toString(size));
+    up = true;
+    run("ip", "addr", "add", subnet + ".254/24", "dev", prefix + "br");
+    for (int host = 1; host <= size; host++) {
+      forwarders.add(new ProcessBuilder("ip", "netns", "exec", prefix + host, "socat",
+          "TCP-LISTEN:" + API_FORWARD_PORT + ",bind=" + address(host) + ",fork,reuseaddr", "TCP:127.0.0.1:3000")
+          .redirectErrorStream(true).redirectOutput(logs.resolve("socat-" + host + ".log").toFile()).start());
+      startDaemon(host);
+    }
+    return this;
+  }
+
+  public int size() {
+    return size;
+  }
+
+  /** The address of host {@code host} (1-based). */
+  public String address(int host) {
+    return subnet + "." + host;
+  }
+
+  /** The base URL of host {@code host}'s API, as the harness reaches it. */
+  public String api(int host) {
+    return "http://" + address(host) + ":" + API_FORWARD_PORT;
+  }
+
+  private static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /** Starts host {@code host}'s daemon on its data dir (again, after a kill). */
+  public synchronized void startDaemon(int host) throws IOException {
+    List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", prefix + host, java(), "-Xmx256m", "-jar", DaemonProcess.HIVE_JAR.toString(),
+        "daemon", "--data-dir", dataDir.resolve("h" + host).toString(), "--http-port", "3000", "--port", "7946", "--bind", address(host),
+        "--token", TOKEN, "--node-name", "h" + host, "--dns-port", "-1", "--setting", "hive.reconcile.stop-grace=1s"));
+    if (host > 1) {
+      argv.addAll(List.of("--seeds", address(1) + ":7946," + address(2) + ":7946"));
+    }
+    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve("h" + host + ".log").toFile()));
+    String[] kv = mark.split("=", 2);
+    pb.environment().put(kv[0], kv[1]);
+    daemons.put(host, pb.start());
+  }
+
+  /** SIGKILLs host {@code host}'s daemon (its workloads keep running, as after a crash). */
+  public synchronized void kill(int host) throws InterruptedException {
+    Process p = daemons.remove(host);
+    if (p != null) {
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Returns the hosts whose daemon runs. */
+  public synchronized Set<Integer> running() {
+    Set<Integer> hosts = new TreeSet<>();
+    daemons.forEach((host, p) -> {
+      if (p.isAlive()) {
+        hosts.add(host);
+      }
+    });
+    return hosts;
+  }
+
+  /** Cuts every host of {@code side} from every host not in it. */
+  public void partition(Set<Integer> side) throws IOException, InterruptedException {
+    for (int a : side) {
+      for (int b = 1; b <= size; b++) {
+        if (!side.contains(b)) {
+          cut(a, b);
+        }
+      }
+    }
+  }
+
+  /** Cuts hosts {@code a} and {@code b} from each other, both ways. */
+  public synchronized void cut(int a, int b) throws IOException, InterruptedException {
+    String key = Math.min(a, b) + "-" + Math.max(a, b);
+    if (cuts.add(key)) {
+      run("ip", "-n", prefix + a, "route", "add", "blackhole", address(b) + "/32");
+      run("ip", "-n", prefix + b, "route", "add", "blackhole", address(a) + "/32");
+    }
+  }
+
+  /** Removes every cut. */
+  public synchronized void heal() throws IOException, InterruptedException {
+    for (String key : cuts) {
+      String[] ab = key.split("-");
+      run("ip", "-n", prefix + ab[0], "route", "del", "blackhole", address(Integer.parseInt(ab[1])) + "/32");
+      run("ip", "-n", prefix + ab[1], "route", "del", "blackhole", address(Integer.parseInt(ab[0])) + "/32");
+    }
+    cuts.clear();
+  }
+
+  /** Returns the cuts in place, as "i-j". */
+  public synchronized Set<String> cuts() {
+    return new TreeSet<>(cuts);
+  }
+
+  @Override
+  public synchronized void close() throws IOException, InterruptedException {
+    for (Process p : daemons.values()) {
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+    daemons.clear();
+    for (Process f : forwarders) {
+      f.destroyForcibly();
+    }
+    // The daemons' children and the checker's workloads: everything that carries the mark.
+    DaemonProcess.killAll(DaemonProcess.livePidsWithEnv(mark));
+    if (up) {
+      run("scripts/netns-hosts.sh", "down", prefix, Integer.toString(size));
+      up = false;
+    }
+  }
+}
