@@ -31,7 +31,7 @@ class ConsistencyIT {
     }
     Path logs = Path.of("target/consistency-logs").toAbsolutePath();
     try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("data"), logs).start()) {
-      dev.hive.examples.harness.consistency.ConsistencyHarness.awaitFormed(cluster);
+      cluster.awaitFormed();
       ConsistencyRun run = new ConsistencyRun(cluster, 5, Duration.ofMinutes(2), Duration.ofSeconds(10), System.nanoTime(), System.out::println);
       ConsistencyRun.Report report = run.run();
       System.out.println("ConsistencyIT: " + report);

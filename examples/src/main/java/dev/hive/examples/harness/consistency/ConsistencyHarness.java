@@ -32,7 +32,7 @@ public final class ConsistencyHarness {
       try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("data"), dir.resolve("logs")).start()) {
         ConsistencyRun checker = new ConsistencyRun(cluster, 5, Duration.ofMillis((long) (minutes * 60_000)), Duration.ofSeconds(10),
             System.nanoTime(), System.out::println);
-        awaitFormed(cluster);
+        cluster.awaitFormed();
         ConsistencyRun.Report report = checker.run();
         reports.add(report);
         System.out.println("run " + run + ": " + (report.valid() ? "VALID" : "INVALID") + ": " + report);
@@ -51,35 +51,5 @@ public final class ConsistencyHarness {
         reports.stream().mapToInt(r -> r.nonLinearizable().size()).sum(), reports.stream().mapToInt(ConsistencyRun.Report::duplicateSlots).sum(),
         reports.stream().mapToLong(ConsistencyRun.Report::convergeMillis).max().orElse(0));
     System.exit(valid == reports.size() ? 0 : 1);
-  }
-
-  /** Waits until every node lists all five ALIVE (a cluster of five in namespaces forms in well under two minutes). */
-  static void awaitFormed(NetnsCluster cluster) throws Exception {
-    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
-    com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
-    long giveUp = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-    while (System.nanoTime() < giveUp) {
-      int formed = 0;
-      for (int h = 1; h <= cluster.size(); h++) {
-        try {
-          var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(cluster.api(h) + "/api/v1/nodes")).timeout(Duration.ofSeconds(5))
-              .build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
-          if (r.statusCode() == 200) {
-            long alive = 0;
-            for (var n : mapper.readTree(r.body())) {
-              alive += n.path("state").asText().equals("ALIVE") ? 1 : 0;
-            }
-            formed += alive == cluster.size() ? 1 : 0;
-          }
-        } catch (java.io.IOException e) {
-          // Not up yet.
-        }
-      }
-      if (formed == cluster.size()) {
-        return;
-      }
-      Thread.sleep(500);
-    }
-    throw new IllegalStateException("the " + cluster.size() + " nodes did not form one cluster within 3 minutes");
   }
 }

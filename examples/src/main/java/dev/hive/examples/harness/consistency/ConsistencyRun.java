@@ -5,15 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hive.examples.harness.DaemonProcess;
+import dev.hive.examples.harness.consistency.HiveHttp.Answer;
 import dev.hive.examples.harness.consistency.Op.Kind;
 import dev.hive.examples.harness.consistency.Op.Outcome;
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,7 +73,7 @@ public final class ConsistencyRun {
   private final Random random;
   private final Consumer<String> log;
   private final String appMark = "CHECKED_APP=" + UUID.randomUUID();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HiveHttp http = new HiveHttp();
   private final ConcurrentLinkedQueue<Op> history = new ConcurrentLinkedQueue<>();
   private final Set<String> retried = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final List<String> faults = new ArrayList<>();
@@ -97,36 +92,8 @@ public final class ConsistencyRun {
     return System.nanoTime() - start;
   }
 
-  /** An HTTP answer: its status (0 when nothing was sent, -1 when none came) and body. */
-  private record Answer(int status, JsonNode body) {}
-
   private Answer call(int host, String method, String path, JsonNode body, String requestId) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(cluster.api(host) + path)).timeout(Duration.ofSeconds(20));
-    if (requestId != null) {
-      b.header("Idempotency-Key", requestId);
-    }
-    byte[] bytes = new byte[0];
-    if (body != null) {
-      try {
-        bytes = MAPPER.writeValueAsBytes(body);
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
-      b.header("Content-Type", "application/json");
-    }
-    b.method(method, bytes.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(bytes));
-    try {
-      HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-      JsonNode json = r.body().length == 0 ? MAPPER.createObjectNode() : MAPPER.readTree(r.body());
-      return new Answer(r.statusCode(), json);
-    } catch (ConnectException | HttpConnectTimeoutException e) {
-      return new Answer(0, MAPPER.createObjectNode().put("error", "not sent: " + e));
-    } catch (IOException e) {
-      return new Answer(-1, MAPPER.createObjectNode().put("error", String.valueOf(e)));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new Answer(-1, MAPPER.createObjectNode().put("error", "interrupted"));
-    }
+    return http.call(cluster.api(host), method, path, body, requestId);
   }
 
   /** What an answer to a write says: 2xx happened; 4xx refused; not sent refused; the rest unknown. */

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -169,6 +170,37 @@ public final class NetnsCluster implements AutoCloseable {
   /** Returns the cuts in place, as "i-j". */
   public synchronized Set<String> cuts() {
     return new TreeSet<>(cuts);
+  }
+
+  /** Waits until every node lists every node ALIVE. */
+  public void awaitFormed() throws Exception {
+    NetnsCluster cluster = this;
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    long giveUp = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    while (System.nanoTime() < giveUp) {
+      int formed = 0;
+      for (int h = 1; h <= cluster.size(); h++) {
+        try {
+          var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(cluster.api(h) + "/api/v1/nodes")).timeout(Duration.ofSeconds(5))
+              .build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+          if (r.statusCode() == 200) {
+            long alive = 0;
+            for (var n : mapper.readTree(r.body())) {
+              alive += n.path("state").asText().equals("ALIVE") ? 1 : 0;
+            }
+            formed += alive == cluster.size() ? 1 : 0;
+          }
+        } catch (java.io.IOException e) {
+          // Not up yet.
+        }
+      }
+      if (formed == cluster.size()) {
+        return;
+      }
+      Thread.sleep(500);
+    }
+    throw new IllegalStateException("the " + cluster.size() + " nodes did not form one cluster within 3 minutes");
   }
 
   @Override
