@@ -172,6 +172,14 @@ public final class DaemonProcess implements AutoCloseable {
     return process.pid();
   }
 
+  /** SIGTERM: the daemon stops as an operator's service manager stops it. */
+  public void terminate() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+      throw new IllegalStateException("the daemon did not stop within 60 s of SIGTERM; see " + log());
+    }
+  }
+
   /** SIGKILL: the daemon gets no chance to clean up. */
   public void kill() throws InterruptedException {
     process.destroyForcibly();
