@@ -98,6 +98,15 @@ public final class RaftCommandLog implements CommandLog {
     return t;
   });
   private Set<RaftPeerId> clientPeers = Set.of();
+  /** How far this node may trail the leader's applied index, in time, before it reports itself stale. */
+  static final Duration LAG_LIMIT = Duration.ofSeconds(5);
+  /** The leader's applied index as learnt every second: (when, index), newest last. */
+  private final java.util.ArrayDeque<long[]> leaderIndexes = new java.util.ArrayDeque<>();
+  private final java.util.concurrent.ScheduledExecutorService lagWatch = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "hive-raft-lag");
+    t.setDaemon(true);
+    return t;
+  });
   /**
    * Set when a request on the client failed without an answer: Ratis' ordered async client
    * closes its sliding window for good after one request exhausts its retries, and every later
@@ -119,6 +128,7 @@ public final class RaftCommandLog implements CommandLog {
     this.server = server;
     this.stateMachine = stateMachine;
     this.writeTimeout = writeTimeout;
+    lagWatch.scheduleWithFixedDelay(this::sampleLeaderIndex, 1, 1, TimeUnit.SECONDS);
   }
 
   /** The group id of a cluster: stable, derived from its name. */
@@ -561,6 +571,55 @@ public final class RaftCommandLog implements CommandLog {
     }
   }
 
+  /** Learns the leader's applied index (a read index the leader confirms), without waiting for it. */
+  private void sampleLeaderIndex() {
+    long asked = clock.millis();
+    try {
+      if (division().getInfo().getLeaderId() == null) {
+        // Cut off, or electing: "no leader known" already says so, and asking would only queue requests.
+        return;
+      }
+      client().async().sendReadOnly(Message.valueOf("read-index")).orTimeout(LAG_LIMIT.toMillis(), TimeUnit.MILLISECONDS).thenAccept(reply -> {
+        if (reply.isSuccess()) {
+          long index = Long.parseLong(reply.getMessage().getContent().toStringUtf8());
+          synchronized (leaderIndexes) {
+            leaderIndexes.addLast(new long[] {asked, index});
+            while (leaderIndexes.size() > 4 * LAG_LIMIT.toSeconds()) {
+              leaderIndexes.removeFirst();
+            }
+          }
+        }
+      }).exceptionally(e -> {
+        clientBroken = true;
+        return null;
+      });
+    } catch (RuntimeException e) {
+      log.debug("cannot ask the leader for its index: {}", e.getMessage());
+    }
+  }
+
+  /**
+   * Returns "ok", or why this node does not follow the log: its applied index is below what the
+   * leader had applied more than {@link #LAG_LIMIT} ago.
+   */
+  public String lag() {
+    long now = clock.millis();
+    long[] old = null;
+    synchronized (leaderIndexes) {
+      for (long[] sample : leaderIndexes) {
+        if (now - sample[0] >= LAG_LIMIT.toMillis()) {
+          old = sample;
+        }
+      }
+    }
+    long applied = division().getInfo().getLastAppliedIndex();
+    if (old == null || applied >= old[1]) {
+      return "ok";
+    }
+    return "not following the log: applied up to index " + applied + ", the leader had applied " + old[1] + " " + (now - old[0]) / 1000
+        + " s ago";
+  }
+
   @Override
   public ClusterState currentState() {
     long deadline = clock.millis() + writeTimeout.toMillis();
@@ -617,6 +676,7 @@ public final class RaftCommandLog implements CommandLog {
 
   @Override
   public void close() {
+    lagWatch.shutdownNow();
     addApplier.shutdownNow();
     failAll("this node's consensus server closed");
     try {

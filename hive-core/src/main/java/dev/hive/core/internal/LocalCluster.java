@@ -228,7 +228,12 @@ public final class LocalCluster implements Cluster {
     return submit(command, WriteOptions.DEFAULTS);
   }
 
-  private synchronized ClusterState submit(Command command, WriteOptions options) {
+  /**
+   * Submits a write and, on the placer, places what it left waiting. Not synchronized: writes
+   * wait on the log concurrently (twenty writes to a node cut off from the majority each answer
+   * within their own deadline, not one after another); the placement loop already runs beside them.
+   */
+  private ClusterState submit(Command command, WriteOptions options) {
     checkOpen();
     ClusterState state = commands.submit(command, options.id().orElse(null));
     if (isPlacer()) {
@@ -586,6 +591,13 @@ public final class LocalCluster implements Cluster {
         leader = null;
       }
       checks.put("consensus", leader != null ? "ok" : "no leader known: this node may be cut off from the majority");
+      String lag;
+      try {
+        lag = clusterNode.raft().lag();
+      } catch (RuntimeException e) {
+        lag = "unknown: " + e.getMessage();
+      }
+      checks.put("consensus-lag", lag);
     }
     long unhealthy = instances().stream().filter(i -> !i.healthy()).count();
     checks.put("instances", unhealthy == 0 ? "ok" : unhealthy + " not healthy (see `hive app containers`)");
