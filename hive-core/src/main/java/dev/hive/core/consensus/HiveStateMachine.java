@@ -10,26 +10,34 @@ import dev.hive.core.state.StateCodec;
 import dev.hive.core.state.StateMachine;
 import java.io.File;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.FileInfo;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
+import org.apache.ratis.util.MD5FileUtil;
 
 /**
  * The cluster state as a Ratis state machine: every log entry is a {@link Request}, decided by
@@ -70,14 +78,50 @@ final class HiveStateMachine extends BaseStateMachine {
 
   @Override
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
-    super.initialize(server, groupId, raftStorage);
-    storage.init(raftStorage);
-    loadSnapshot(storage.getLatestSnapshot());
+    // NEW -> STARTING -> RUNNING: pause() below needs RUNNING to go to PAUSED from.
+    getLifeCycle().startAndTransition(() -> {
+      super.initialize(server, groupId, raftStorage);
+      storage.init(raftStorage);
+      loadSnapshot(storage.getLatestSnapshot());
+    });
   }
 
+  /**
+   * Ratis calls this on a follower right before it moves a snapshot sent by the leader into the
+   * snapshot directory; then its StateMachineUpdater calls {@link #reinitialize}, which it refuses
+   * (IllegalStateException, and the group closes) unless this state machine is PAUSED.
+   * BaseStateMachine's pause() does nothing: a joiner sent a snapshot (any joiner, once the
+   * leader has one: after a restart, or past 1,024 commands) closed its group and never came up.
+   */
+  @Override
+  public synchronized void pause() {
+    LifeCycle lifeCycle = getLifeCycle();
+    if (lifeCycle.compareAndTransition(LifeCycle.State.RUNNING, LifeCycle.State.PAUSING)) {
+      lifeCycle.transition(LifeCycle.State.PAUSED);
+    }
+  }
+
+  /** Loads the snapshot just installed (the newest in the snapshot directory) and runs again. */
   @Override
   public void reinitialize() throws IOException {
-    loadSnapshot(storage.loadLatestSnapshot());
+    ClusterState after;
+    synchronized (this) {
+      // Read the directory again: the storage caches the snapshot it knew before the install.
+      SingleFileSnapshotInfo installed = storage.loadLatestSnapshot();
+      if (installed == null) {
+        throw new IOException("no snapshot in the state machine directory to reload the state from after installing one");
+      }
+      loadSnapshot(installed);
+      if (getLifeCycle().getCurrentState() == LifeCycle.State.PAUSED) {
+        getLifeCycle().transition(LifeCycle.State.STARTING);
+        getLifeCycle().transition(LifeCycle.State.RUNNING);
+      }
+      after = state;
+    }
+    // The state changed as much as by the commands the snapshot stands for.
+    for (Consumer<ClusterState> listener : listeners) {
+      listener.accept(after);
+    }
   }
 
   @Override
@@ -104,9 +148,20 @@ final class HiveStateMachine extends BaseStateMachine {
     }
     File file = storage.getSnapshotFile(last.getTerm(), last.getIndex());
     File tmp = new File(file.getPath() + ".tmp");
-    Files.write(tmp.toPath(), codec.encode(state, ledger.outcomes()));
-    Files.move(tmp.toPath(), file.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new org.apache.ratis.server.storage.FileInfo(file.toPath(), null), last));
+    try (FileChannel out = FileChannel.open(tmp.toPath(), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+      ByteBuffer bytes = ByteBuffer.wrap(codec.encode(state, ledger.outcomes()));
+      while (bytes.hasRemaining()) {
+        out.write(bytes);
+      }
+      // Ratis purges the log up to the snapshot once this returns: the snapshot must be on disk.
+      out.force(true);
+    }
+    Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    // With its .md5 file, as Ratis writes an installed snapshot: SimpleStateMachineStorage picks
+    // the newest snapshot that has one (a newer one without would lose to an older installed one,
+    // and a node that joined by snapshot restarted from it) and only counts those when it deletes old ones.
+    MD5Hash digest = MD5FileUtil.computeAndSaveMd5ForFile(file);
+    storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), digest), last));
     return last.getIndex();
   }
 

@@ -160,6 +160,8 @@ public final class RaftCommandLog implements CommandLog {
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1024);
+    // One snapshot is taken at every stop and every 1,024 entries: keep the last two, not all.
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
     Parameters parameters = new Parameters();
     if (tls != null) {

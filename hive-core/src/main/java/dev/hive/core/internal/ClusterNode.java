@@ -533,7 +533,10 @@ final class ClusterNode implements AutoCloseable {
 
   /**
    * On the leader: replaces voters that membership holds DEAD or LEFT by live members, promotes
-   * members while there are fewer than five voters, and drops members that LEFT.
+   * members while there are fewer than five voters, drops members that LEFT, and adds back a live
+   * member the group does not hold: a node that left (SIGTERM) is dropped, and when it starts
+   * again on its data dir it only knows its old configuration, so no one would ever send it the
+   * log again (it stayed "no leader known" for minutes). As Consul's servers rejoin after a leave.
    */
   void maintainVoters() {
     if (!raft.isLeader()) {
@@ -542,6 +545,13 @@ final class ClusterNode implements AutoCloseable {
     Map<String, Member> byId = new java.util.HashMap<>();
     membership.members().forEach(m -> byId.put(m.id(), m));
     List<RaftCommandLog.Peer> conf = raft.configuration();
+    for (Member m : byId.values()) {
+      String raftAddress = m.meta().get("raft");
+      if (m.state() == NodeState.ALIVE && raftAddress != null && conf.stream().noneMatch(p -> p.id().equals(m.id()))) {
+        log.info("adding {} back to the consensus group: it is alive but not in the group (it left and started again)", m.id());
+        raft.requestAdd(m.id(), raftAddress);
+      }
+    }
     List<RaftCommandLog.Peer> voters = new ArrayList<>();
     List<RaftCommandLog.Peer> spares = new ArrayList<>();
     List<RaftCommandLog.Peer> gone = new ArrayList<>();

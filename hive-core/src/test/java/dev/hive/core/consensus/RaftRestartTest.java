@@ -1,0 +1,303 @@
+package dev.hive.core.consensus;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.hive.core.security.ClusterPki;
+import dev.hive.core.security.TlsContexts;
+import dev.hive.core.state.ClusterState;
+import dev.hive.core.state.Command;
+import dev.hive.core.state.StateMachineTest;
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Nodes restarted on their Raft storage. Ratis takes a snapshot when a server stops (auto-trigger is
+ * on), and a leader that has a snapshot installs it on every node it adds, before any log entry:
+ * joining after a restart goes through InstallSnapshot on the joiner. Three or four Ratis servers in
+ * this JVM on loopback, over gRPC with mutual TLS on the cluster CA; a restarted node listens on its
+ * old address.
+ *
+ * <p>{@code -Dhive.test.ratisLog=info} shows Ratis' log.
+ */
+class RaftRestartTest {
+  private static final String RATIS_LOG = System.getProperty("hive.test.ratisLog");
+
+  static {
+    if (RATIS_LOG != null) {
+      System.setProperty("org.slf4j.simpleLogger.log.org.apache.ratis", RATIS_LOG);
+      System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+      System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
+    }
+  }
+
+  /** How long a joiner or a restarted node may take to be up to date. */
+  private static final Duration CATCH_UP = Duration.ofSeconds(10);
+  /** How long a group may take to elect a leader. */
+  private static final Duration ELECTION = Duration.ofSeconds(30);
+
+  @TempDir Path dir;
+  private final List<RaftCommandLog> logs = new ArrayList<>();
+  /** Each node's TLS, issued once: a restarted node keeps its certificate. */
+  private final Map<String, GrpcTlsConfig> tls = new HashMap<>();
+  /** Each node's Raft address, kept across restarts. */
+  private final Map<String, String> addresses = new HashMap<>();
+  private ClusterPki ca;
+
+  @AfterEach
+  void closeAll() {
+    logs.forEach(RaftCommandLog::close);
+  }
+
+  @Test
+  void aNodeJoinsAGroupWhoseOnlyNodeWasRestarted() throws Exception {
+    RaftCommandLog a = found("a");
+    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
+    a.submit(new Command.DeployApp(StateMachineTest.web(2), 0));
+    a.submit(new Command.ScaleApp("web", 3));
+    ClusterState before = a.state();
+
+    a = restart(a);
+    await().atMost(ELECTION).until(a::isLeader);
+    assertThat(a.state()).isEqualTo(before);
+
+    RaftCommandLog b = join(a, "b");
+    assertThat(b.state()).isEqualTo(before);
+    // The joiner follows the log from there on.
+    b.submit(new Command.ScaleApp("web", 4));
+    RaftCommandLog leader = a;
+    await().atMost(CATCH_UP).until(() -> leader.state().apps().get("web").spec().replicas() == 4);
+    assertThat(a.state()).isEqualTo(b.state());
+  }
+
+  @Test
+  void aRestartedLeaderFollowsTheNewOneSoon() throws Exception {
+    List<RaftCommandLog> group = formThree();
+    RaftCommandLog a = group.get(0);
+    RaftCommandLog b = group.get(1);
+    RaftCommandLog c = group.get(2);
+    assertThat(a.isLeader()).isTrue();
+
+    a.close();
+    logs.remove(a);
+    await().atMost(ELECTION).until(() -> b.isLeader() || c.isLeader());
+    RaftCommandLog leader = b.isLeader() ? b : c;
+    leader.submit(new Command.ScaleApp("web", 5));
+
+    RaftCommandLog restarted = restart(a, false);
+    long started = System.nanoTime();
+    await().atMost(CATCH_UP).until(() -> restarted.leaderId() != null && applied(restarted) >= committed(leader));
+    System.out.printf("[RaftRestartTest] the restarted leader knew a leader and had applied its commit index %.1f s after its start%n",
+        (System.nanoTime() - started) / 1e9);
+    assertThat(restarted.state()).isEqualTo(leader.state());
+    // And it takes part: a write through it is applied everywhere.
+    restarted.submit(new Command.ScaleApp("web", 6));
+    await().atMost(CATCH_UP).until(() -> b.state().equals(restarted.state()) && c.state().equals(restarted.state()));
+    assertThat(restarted.state().apps().get("web").spec().replicas()).isEqualTo(6);
+  }
+
+  @Test
+  void aWholeGroupRestartsTogetherAndThenAdmitsAJoiner() throws Exception {
+    List<RaftCommandLog> group = formThree();
+    ClusterState before = group.get(0).state();
+    for (RaftCommandLog node : group) {
+      node.close();
+      logs.remove(node);
+    }
+    List<RaftCommandLog> restarted = new ArrayList<>();
+    for (RaftCommandLog node : group) {
+      restarted.add(start(node.nodeId(), List.of()));
+    }
+    await().atMost(ELECTION).until(() -> restarted.stream().anyMatch(RaftCommandLog::isLeader));
+    for (RaftCommandLog node : restarted) {
+      assertThat(node.state()).as(node.nodeId()).isEqualTo(before);
+    }
+    RaftCommandLog leader = restarted.stream().filter(RaftCommandLog::isLeader).findFirst().orElseThrow();
+    RaftCommandLog follower = restarted.stream().filter(n -> n != leader).findFirst().orElseThrow();
+    follower.submit(new Command.ScaleApp("web", 7));
+    await().atMost(CATCH_UP).until(() -> restarted.stream().allMatch(n -> n.state().equals(follower.state())));
+
+    RaftCommandLog d = join(leader, "d");
+    assertThat(d.state()).isEqualTo(leader.state());
+    d.submit(new Command.ScaleApp("web", 8));
+    await().atMost(CATCH_UP).until(() -> restarted.stream().allMatch(n -> n.state().equals(d.state())));
+    assertThat(d.state().apps().get("web").spec().replicas()).isEqualTo(8);
+  }
+
+  /**
+   * Nodes that came in by an installed snapshot, and have taken snapshots of their own since (one
+   * each time they stop), restart from their newest one: once 1024 entries are past the last purge,
+   * Ratis deletes the closed log segments up to the snapshot. A rolling restart of the group, three
+   * times, with writes in between.
+   */
+  @Test
+  void rollingRestartsOfNodesThatJoinedByASnapshot() throws Exception {
+    RaftCommandLog a = found("a");
+    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
+    a.submit(new Command.DeployApp(StateMachineTest.web(2), 0));
+    a = restart(a);
+    await().atMost(ELECTION).until(a::isLeader);
+    // b and c get a's snapshot installed, then become voters.
+    RaftCommandLog b = join(a, "b");
+    RaftCommandLog c = join(a, "c");
+    for (String promoted : List.of("b", "c")) {
+      a.setConfiguration(a.configuration(), a.configuration().stream()
+          .map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals(promoted))).toList());
+    }
+    List<RaftCommandLog> nodes = new ArrayList<>(List.of(a, b, c));
+    int replicas = 2;
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < nodes.size(); i++) {
+        RaftCommandLog writer = nodes.get((i + 1) % nodes.size());
+        await().atMost(ELECTION).until(() -> writer.leaderId() != null);
+        for (int w = 0; w < 3; w++) {
+          writer.submit(new Command.ScaleApp("web", ++replicas));
+        }
+        long appliedAtStop = applied(nodes.get(i));
+        RaftCommandLog restarted = restart(nodes.get(i));
+        nodes.set(i, restarted);
+        // It took a snapshot as it stopped, and starts from that one, not from the one installed
+        // when it joined (which would need log entries a purge deletes once there are 1024).
+        assertThat(latestSnapshotIndex(restarted)).as("%s's snapshot at its restart", restarted.nodeId())
+            .isGreaterThanOrEqualTo(appliedAtStop);
+        long started = System.nanoTime();
+        await().atMost(CATCH_UP).until(() -> restarted.leaderId() != null
+            && nodes.stream().filter(n -> n != restarted).allMatch(n -> applied(restarted) >= committed(n) && restarted.state().equals(n.state())));
+        System.out.printf("[RaftRestartTest] round %d: %s caught up %.1f s after its restart%n", round, restarted.nodeId(),
+            (System.nanoTime() - started) / 1e9);
+      }
+    }
+    for (RaftCommandLog node : nodes) {
+      assertThat(node.state().apps().get("web").spec().replicas()).as(node.nodeId()).isEqualTo(replicas);
+    }
+  }
+
+  /** a leads; b and c joined and were promoted to voters; all have applied three writes. */
+  private List<RaftCommandLog> formThree() {
+    RaftCommandLog a = found("a");
+    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
+    a.submit(new Command.DeployApp(StateMachineTest.web(2), 0));
+    RaftCommandLog b = join(a, "b");
+    RaftCommandLog c = join(a, "c");
+    // Ratis changes at most a minority of voters at once: promote one, then the other.
+    for (String promoted : List.of("b", "c")) {
+      a.setConfiguration(a.configuration(), a.configuration().stream()
+          .map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals(promoted))).toList());
+    }
+    a.submit(new Command.ScaleApp("web", 3));
+    await().atMost(CATCH_UP).until(() -> applied(b) == applied(a) && applied(c) == applied(a));
+    return List.of(a, b, c);
+  }
+
+  /** Starts a new single-node group led by {@code id}. */
+  private RaftCommandLog found(String id) {
+    String address = address(id);
+    RaftCommandLog node = start(id, List.of(new RaftCommandLog.Peer(id, address, true)));
+    await().atMost(ELECTION).until(node::isLeader);
+    return node;
+  }
+
+  /**
+   * Starts {@code id} with the leader's configuration plus itself, has the leader add it, and
+   * waits until it is admitted and has the leader's state.
+   */
+  private RaftCommandLog join(RaftCommandLog leader, String id) {
+    List<RaftCommandLog.Peer> conf = new ArrayList<>(leader.configuration());
+    conf.add(new RaftCommandLog.Peer(id, address(id), false));
+    RaftCommandLog node = start(id, conf);
+    assertThat(node.admitted()).isFalse();
+    long started = System.nanoTime();
+    leader.requestAdd(id, address(id));
+    await().atMost(CATCH_UP).until(() -> node.admitted() && node.state().equals(leader.state()));
+    System.out.printf("[RaftRestartTest] %s was admitted and had the state %.1f s after it asked%n", id, (System.nanoTime() - started) / 1e9);
+    return node;
+  }
+
+  private RaftCommandLog restart(RaftCommandLog node) {
+    return restart(node, true);
+  }
+
+  /** Closes {@code node} (unless it is closed already) and starts it again on its storage and address. */
+  private RaftCommandLog restart(RaftCommandLog node, boolean close) {
+    if (close) {
+      node.close();
+    }
+    logs.remove(node);
+    // Ignored on restart: the storage holds the group.
+    return start(node.nodeId(), List.of());
+  }
+
+  private RaftCommandLog start(String id, List<RaftCommandLog.Peer> peers) {
+    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), address(id), peers, tls(id), RaftCommandLog.Timing.DEFAULTS);
+    logs.add(log);
+    return log;
+  }
+
+  private String address(String id) {
+    return addresses.computeIfAbsent(id, i -> "127.0.0.1:" + freePort());
+  }
+
+  private GrpcTlsConfig tls(String id) {
+    return tls.computeIfAbsent(id, i -> {
+      ClusterPki pki;
+      if (ca == null) {
+        ca = ClusterPki.createCluster(dir.resolve("tls-" + id), "test", id);
+        pki = ca;
+      } else {
+        KeyPair keys = ClusterPki.newKeyPair();
+        pki = ClusterPki.joined(dir.resolve("tls-" + id), keys, ca.issue(id, keys.getPublic()), ca.caCertificate(), null);
+      }
+      return new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true);
+    });
+  }
+
+  private static RaftServer.Division division(RaftCommandLog log) {
+    try {
+      Field server = RaftCommandLog.class.getDeclaredField("server");
+      server.setAccessible(true);
+      Field group = RaftCommandLog.class.getDeclaredField("groupId");
+      group.setAccessible(true);
+      return ((RaftServer) server.get(log)).getDivision((RaftGroupId) group.get(log));
+    } catch (ReflectiveOperationException | IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The index of the newest snapshot the node's state machine knows. */
+  private static long latestSnapshotIndex(RaftCommandLog log) {
+    return Objects.requireNonNull(division(log).getStateMachine().getLatestSnapshot(), "no snapshot").getIndex();
+  }
+
+  /** The node's last applied log index. */
+  private static long applied(RaftCommandLog log) {
+    return division(log).getInfo().getLastAppliedIndex();
+  }
+
+  /** The node's last committed log index. */
+  private static long committed(RaftCommandLog log) {
+    return Objects.requireNonNull(division(log).getRaftLog()).getLastCommittedIndex();
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
