@@ -19,7 +19,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Restarts in every order still form one cluster that grows: the founder of three stopped
@@ -33,7 +32,13 @@ class RestartIT {
   private final String mark = "RESTART_IT=" + UUID.randomUUID();
   private final List<DaemonProcess> daemons = new ArrayList<>();
 
-  @TempDir Path dir;
+  /** Under target/, kept after the run: a failure points at the daemons' logs there. */
+  private final Path dir = Path.of("target/restart-it", UUID.randomUUID().toString()).toAbsolutePath();
+
+  @org.junit.jupiter.api.BeforeEach
+  void createDir() throws IOException {
+    Files.createDirectories(dir);
+  }
 
   @AfterEach
   void stopAll() throws Exception {

@@ -129,6 +129,47 @@ public final class RaftCommandLog implements CommandLog {
     this.stateMachine = stateMachine;
     this.writeTimeout = writeTimeout;
     lagWatch.scheduleWithFixedDelay(this::sampleLeaderIndex, 1, 1, TimeUnit.SECONDS);
+    lagWatch.scheduleWithFixedDelay(this::reconnectSilentFollowers, 1, 1, TimeUnit.SECONDS);
+  }
+
+  /** A follower that has not answered the leader for this long gets a new connection. */
+  static final Duration SILENCE_LIMIT = Duration.ofSeconds(5);
+  /** Closing a gRPC channel waits up to 5 s for it: never on the watch thread. */
+  private final ExecutorService channelCloser = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "hive-raft-reconnect");
+    t.setDaemon(true);
+    return t;
+  });
+  private final Map<RaftPeerId, Long> lastReconnect = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * On the leader: gives a follower that has not answered for {@link #SILENCE_LIMIT} a new
+   * connection. Ratis never replaces a gRPC connection that died silently (a partition that
+   * drops packets, a link down): its channel has no keepalive, and its log appender resets the
+   * stream only on an error or a close, which a silent connection never gives, so the leader
+   * wrote into the old connection until TCP retransmitted on it, up to two minutes after the
+   * heal, or never (RaftPartitionHealTest measures it). Resetting the peer's proxy closes that
+   * channel; the appender's next try opens a new one.
+   */
+  private void reconnectSilentFollowers() {
+    try {
+      org.apache.ratis.proto.RaftProtos.RoleInfoProto role = division().getInfo().getRoleInfoProto();
+      if (!role.hasLeaderInfo()) {
+        return;
+      }
+      long now = System.nanoTime();
+      for (org.apache.ratis.proto.RaftProtos.ServerRpcProto follower : role.getLeaderInfo().getFollowerInfoList()) {
+        RaftPeerId id = RaftPeerId.valueOf(follower.getId().getId());
+        Long last = lastReconnect.get(id);
+        if (follower.getLastRpcElapsedTimeMs() > SILENCE_LIMIT.toMillis() && (last == null || now - last > SILENCE_LIMIT.toNanos())) {
+          lastReconnect.put(id, now);
+          log.info("no answer from {} for {} ms: opening a new connection to it", id, follower.getLastRpcElapsedTimeMs());
+          channelCloser.execute(() -> server.getServerRpc().handleException(id, new IOException("no answer for " + SILENCE_LIMIT), true));
+        }
+      }
+    } catch (RuntimeException e) {
+      log.debug("reconnect check: {}", e.getMessage());
+    }
   }
 
   /** The group id of a cluster: stable, derived from its name. */
@@ -163,6 +204,12 @@ public final class RaftCommandLog implements CommandLog {
     // One snapshot is taken at every stop and every 1,024 entries: keep the last two, not all.
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+    // How long the leader's appender to a follower sleeps after its n-th consecutive error (random
+    // 0.5x-1.5x). Ratis' default, "1ms,10, 1s,20, 5s,1000", sleeps up to 7.5 s once a follower has
+    // been unreachable for ~20 s, and again after the first reply once it is back (a log mismatch
+    // counts as an error): 10-15 s to catch up after a partition. Past its 1030th error it stops
+    // sleeping at all. This one retries every 0.25-0.75 s, for ever (the count is per tier).
+    RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, "1ms,10, 100ms,20, 500ms,2000000000");
     Parameters parameters = new Parameters();
     if (tls != null) {
       GrpcConfigKeys.TLS.setConf(parameters, tls);
@@ -233,6 +280,11 @@ public final class RaftCommandLog implements CommandLog {
       roles.put(p.id(), leader != null && leader.toString().equals(p.id()) ? NodeRole.LEADER : p.voter() ? NodeRole.VOTER : NodeRole.MEMBER);
     }
     return roles;
+  }
+
+  /** Returns the index of the last log entry this node has applied. */
+  long appliedIndex() {
+    return division().getInfo().getLastAppliedIndex();
   }
 
   /** Returns true when this node leads the group. */
@@ -679,6 +731,7 @@ public final class RaftCommandLog implements CommandLog {
   @Override
   public void close() {
     lagWatch.shutdownNow();
+    channelCloser.shutdownNow();
     addApplier.shutdownNow();
     failAll("this node's consensus server closed");
     try {
