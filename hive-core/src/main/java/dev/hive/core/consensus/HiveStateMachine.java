@@ -24,6 +24,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -59,8 +60,37 @@ final class HiveStateMachine extends BaseStateMachine {
   private final List<Consumer<ClusterState>> listeners = new CopyOnWriteArrayList<>();
   private volatile ClusterState state = ClusterState.EMPTY;
 
+  /** Called when the group tells this server to shut down (see {@link RaftCommandLog#rejoin}). */
+  private volatile Runnable onShutdownByGroup = () -> {};
+
   HiveStateMachine(Clock clock) {
     this.clock = clock;
+  }
+
+  void onShutdownByGroup(Runnable action) {
+    this.onShutdownByGroup = action;
+  }
+
+  /** Gives {@code next} this state machine's listeners: it replaces this one after a rejoin. */
+  void handListenersTo(HiveStateMachine next) {
+    next.listeners.addAll(listeners);
+  }
+
+  /**
+   * Ratis closes the server of a candidate that the leader says was removed from the group (a
+   * voter demoted or dropped while it was cut off or down, whose own log still says voter): it
+   * would never follow the log again. Its owner rejoins instead.
+   */
+  @Override
+  public void notifyServerShutdown(RoleInfoProto roleInfo, boolean allServer) {
+    if (!allServer) {
+      onShutdownByGroup.run();
+    }
+  }
+
+  @Override
+  public void notifyServerShutdown(RoleInfoProto roleInfo) {
+    onShutdownByGroup.run();
   }
 
   ClusterState state() {

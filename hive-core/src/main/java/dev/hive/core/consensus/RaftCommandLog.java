@@ -85,8 +85,19 @@ public final class RaftCommandLog implements CommandLog {
   private final RaftGroupId groupId;
   private final RaftProperties properties;
   private final Parameters parameters;
-  private final RaftServer server;
-  private final HiveStateMachine stateMachine;
+  /** Replaced when the group shut this node's server down ({@link #rejoin}). */
+  private volatile RaftServer server;
+  private volatile HiveStateMachine stateMachine;
+  /** While this node catches up after a rejoin, the state it had before: its reads and reconciler use it. */
+  private volatile ClusterState frozenState;
+  private volatile boolean closed;
+  private final Path dir;
+  private final java.util.concurrent.atomic.AtomicBoolean rejoining = new java.util.concurrent.atomic.AtomicBoolean();
+  private final ExecutorService rejoiner = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "hive-raft-rejoin");
+    t.setDaemon(true);
+    return t;
+  });
   private final StateCodec codec = new StateCodec();
   private final Duration writeTimeout;
   private RaftClient client;
@@ -120,7 +131,9 @@ public final class RaftCommandLog implements CommandLog {
   public record Peer(String id, String address, boolean voter) {}
 
   private RaftCommandLog(String nodeId, RaftGroupId groupId, RaftProperties properties, Parameters parameters, RaftServer server,
-      HiveStateMachine stateMachine, Duration writeTimeout) {
+      HiveStateMachine stateMachine, Duration writeTimeout, Path dir) {
+    this.dir = dir;
+    stateMachine.onShutdownByGroup(this::scheduleRejoin);
     this.nodeId = nodeId;
     this.groupId = groupId;
     this.properties = properties;
@@ -130,6 +143,79 @@ public final class RaftCommandLog implements CommandLog {
     this.writeTimeout = writeTimeout;
     lagWatch.scheduleWithFixedDelay(this::sampleLeaderIndex, 1, 1, TimeUnit.SECONDS);
     lagWatch.scheduleWithFixedDelay(this::reconnectSilentFollowers, 1, 1, TimeUnit.SECONDS);
+  }
+
+  private void scheduleRejoin() {
+    if (!closed && rejoining.compareAndSet(false, true)) {
+      try {
+        rejoiner.execute(this::rejoin);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        rejoining.set(false);
+      }
+    }
+  }
+
+  /**
+   * Starts this node's Raft server again on empty storage, as a listener of the group it knew:
+   * the group shut the old one down because it no longer has this node as a voter (demoted or
+   * dropped while the node was cut off or down; its first election after the heal got it told to
+   * shut down, and Ratis closed it for good). The leader's appender finds the new server and
+   * sends it the snapshot and log; a leader whose group dropped this node adds it back
+   * (ClusterNode's maintenance). Until the new server has caught up with the state the old one
+   * had, reads (and the reconciler) see that older state, not an empty one.
+   */
+  private void rejoin() {
+    try {
+      if (closed) {
+        return;
+      }
+      HiveStateMachine old = stateMachine;
+      frozenState = old.state();
+      List<Peer> known;
+      try {
+        known = configuration();
+      } catch (RuntimeException e) {
+        known = lastConfiguration;
+      }
+      log.warn("the consensus group shut this node's server down (it is no longer a voter); joining it again with empty storage");
+      try {
+        server.close();
+      } catch (IOException e) {
+        log.debug("closing the shut-down server: {}", e.getMessage());
+      }
+      Path groupDir = dir.resolve(groupId.getUuid().toString());
+      if (Files.isDirectory(groupDir)) {
+        Files.move(groupDir, dir.resolveSibling(dir.getFileName() + ".replaced-" + clock.millis()));
+      }
+      List<Peer> initial = new ArrayList<>();
+      String ownAddress = null;
+      for (Peer p : known) {
+        if (p.id().equals(nodeId)) {
+          ownAddress = p.address();
+        } else {
+          initial.add(p);
+        }
+      }
+      if (ownAddress == null) {
+        throw new IOException("this node's own address is not in the configuration it knew");
+      }
+      initial.add(new Peer(nodeId, ownAddress, false));
+      HiveStateMachine next = new HiveStateMachine(clock);
+      old.handListenersTo(next);
+      next.onShutdownByGroup(this::scheduleRejoin);
+      RaftServer fresh = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf(nodeId)).setStateMachine(next).setProperties(properties)
+          .setParameters(parameters).setGroup(RaftGroup.valueOf(groupId, toRaftPeers(initial))).setOption(RaftStorage.StartupOption.FORMAT)
+          .build();
+      fresh.start();
+      stateMachine = next;
+      server = fresh;
+      clientBroken = true;
+      log.info("consensus server started again on empty storage; catching up from the leader");
+    } catch (IOException | RuntimeException e) {
+      log.error("cannot join the consensus group again: {}; restart this node", e.getMessage(), e);
+    } finally {
+      rejoining.set(false);
+    }
   }
 
   /** A follower that has not answered the leader for this long gets a new connection. */
@@ -233,7 +319,7 @@ public final class RaftCommandLog implements CommandLog {
       if (existing && !server.getGroupIds().iterator().hasNext()) {
         throw new HiveException("the Raft storage " + dir + " holds no group; it may be corrupted -- move it away and join again with the token");
       }
-      return new RaftCommandLog(nodeId, groupId, p, parameters, server, sm, timing.writeTimeout());
+      return new RaftCommandLog(nodeId, groupId, p, parameters, server, sm, timing.writeTimeout(), dir);
     } catch (IOException e) {
       throw new HiveException("cannot start the consensus server at " + address + " with storage " + dir + ": " + e.getMessage()
           + "; if the storage is corrupted, move it away and join the cluster again", e);
@@ -262,8 +348,17 @@ public final class RaftCommandLog implements CommandLog {
     }
   }
 
+  /** The configuration last read, for a rejoin after the server was closed. */
+  private volatile List<Peer> lastConfiguration = List.of();
+
   /** Returns the group's current configuration: voters then listeners. */
   public List<Peer> configuration() {
+    List<Peer> peers = readConfiguration();
+    lastConfiguration = peers;
+    return peers;
+  }
+
+  private List<Peer> readConfiguration() {
     RaftConfiguration conf = division().getRaftConf();
     List<Peer> peers = new ArrayList<>();
     conf.getCurrentPeers(RaftPeerRole.FOLLOWER).forEach(p -> peers.add(new Peer(p.getId().toString(), p.getAddress(), true)));
@@ -526,7 +621,16 @@ public final class RaftCommandLog implements CommandLog {
 
   @Override
   public ClusterState state() {
-    return stateMachine.state();
+    ClusterState live = stateMachine.state();
+    ClusterState frozen = frozenState;
+    if (frozen == null) {
+      return live;
+    }
+    if (live.index() >= frozen.index()) {
+      frozenState = null;
+      return live;
+    }
+    return frozen;
   }
 
   @Override
@@ -629,6 +733,7 @@ public final class RaftCommandLog implements CommandLog {
   private void sampleLeaderIndex() {
     long asked = clock.millis();
     try {
+      configuration();
       if (division().getInfo().getLeaderId() == null) {
         // Cut off, or electing: "no leader known" already says so, and asking would only queue requests.
         return;
@@ -730,6 +835,8 @@ public final class RaftCommandLog implements CommandLog {
 
   @Override
   public void close() {
+    closed = true;
+    rejoiner.shutdownNow();
     lagWatch.shutdownNow();
     channelCloser.shutdownNow();
     addApplier.shutdownNow();

@@ -120,6 +120,38 @@ class RaftPartitionHealTest {
     run(List.of(Cut.BLACKHOLE_OLD_STAY_DEAD), Duration.ofSeconds(10));
   }
 
+  /**
+   * A voter made a member while it is cut off: after the heal its first election gets it told to
+   * shut down (its own log still says voter), and Ratis closes its server for good. It joins
+   * again on empty storage and catches up; meanwhile its reads never go back to an older state.
+   */
+  @Test
+  void aVoterDemotedWhileCutOffIsShutDownByTheGroupAndJoinsAgain() throws Exception {
+    Group g = formGroup();
+    g.proxy().cut(Cut.RESET);
+    RaftCommandLog a = g.leader();
+    a.setConfiguration(a.configuration(), a.configuration().stream()
+        .map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() && !p.id().equals("c"))).toList());
+    for (int i = 0; i < 20; i++) {
+      a.submit(new Command.ScaleApp("web", 2 + i % 3));
+    }
+    long before = g.follower().state().index();
+    g.proxy().heal();
+    long giveUp = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long seen = before;
+    while (g.follower().state().index() < a.state().index() || g.follower().appliedIndex() < a.appliedIndex()) {
+      long now = g.follower().state().index();
+      assertThat(now).as("the follower's state never goes back").isGreaterThanOrEqualTo(seen);
+      seen = now;
+      assertThat(System.nanoTime()).as("caught up within 30 s of the heal").isLessThan(giveUp);
+      Thread.sleep(50);
+    }
+    assertThat(g.follower().state()).isEqualTo(a.state());
+    // It follows the log again: a new write reaches it.
+    a.submit(new Command.ScaleApp("web", 7));
+    await().atMost(Duration.ofSeconds(10)).until(() -> g.follower().state().equals(a.state()));
+  }
+
   private void run(List<Cut> defaultModes, Duration target) throws Exception {
     List<Long> seconds = Arrays.stream(System.getProperty("hive.test.partition.seconds", "30").split(","))
         .map(String::trim).map(Long::valueOf).toList();
