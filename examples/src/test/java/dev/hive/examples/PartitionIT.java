@@ -123,14 +123,17 @@ class PartitionIT {
         long cutAt = System.nanoTime();
         // Twenty writes sent to the cut-off node, each with its own id: refused, or of unknown outcome.
         List<CompletableFuture<Answer>> writes = new ArrayList<>();
+        // Ten at a time: each waits out its 10 s deadline, so the twenty take about 20 s.
+        java.util.concurrent.ExecutorService writers = java.util.concurrent.Executors.newFixedThreadPool(10);
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
           String id = "cut-" + seconds + "-" + i;
           ids.add(id);
           int replicas = 4 + i % 3;
           writes.add(CompletableFuture.supplyAsync(() -> http.call(cluster.api(3), "POST", "/api/v1/apps/web/scale",
-              MAPPER.createObjectNode().put("replicas", replicas), id)));
+              MAPPER.createObjectNode().put("replicas", replicas), id), writers));
         }
+        writers.shutdown();
         for (CompletableFuture<Answer> w : writes) {
           Answer a = w.get();
           assertThat(a.status()).as(a.body().toString()).isIn(503, 409, 400, 404);

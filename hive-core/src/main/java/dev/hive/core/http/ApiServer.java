@@ -39,6 +39,7 @@ import org.slf4j.LoggerFactory;
 public final class ApiServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
   static final int MAX_BODY_BYTES = 1024 * 1024;
+  static final int API_THREADS = 16;
   /** The header that carries a write's request id, as Stripe's and the IETF draft's APIs name it. */
   static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
@@ -124,9 +125,11 @@ public final class ApiServer implements AutoCloseable {
       throw new UnavailableException("cannot serve the REST API on " + host + ":" + port + ": " + e.getMessage()
           + "; is another daemon running? choose another port with --http-port", e);
     }
+    // Writes wait on the log up to their deadline (10 s): with four threads, twenty writes to a
+    // node cut off from the majority answered one batch of four every 10 s.
     ExecutorService pool =
         Executors.newFixedThreadPool(
-            4,
+            API_THREADS,
             r -> {
               Thread t = new Thread(r, "hive-api");
               t.setDaemon(true);

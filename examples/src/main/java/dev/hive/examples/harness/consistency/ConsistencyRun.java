@@ -430,8 +430,15 @@ public final class ConsistencyRun {
   }
 
   private int[] countSlots() {
-    Answer apps = call(1, "GET", "/api/v1/apps?consistent=true", null, null);
-    Answer instances = call(1, "GET", "/api/v1/instances", null, null);
+    Answer apps = null;
+    Answer instances = null;
+    for (int h = 1; h <= cluster.size(); h++) {
+      apps = call(h, "GET", "/api/v1/apps?consistent=true", null, null);
+      instances = call(h, "GET", "/api/v1/instances", null, null);
+      if (apps.status() == 200 && instances.status() == 200) {
+        break;
+      }
+    }
     if (apps.status() != 200 || instances.status() != 200) {
       return new int[] {0, APPS};
     }

@@ -26,7 +26,7 @@ public final class HiveHttp {
 
   /** Calls {@code method base+path} with a JSON body (or none) and an Idempotency-Key (or none). */
   public Answer call(String base, String method, String path, JsonNode body, String requestId) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20));
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
     if (requestId != null) {
       b.header("Idempotency-Key", requestId);
     }
