@@ -102,9 +102,9 @@ class RestartIT {
     first.terminate();
     first.start();
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> alive(first) == 3 && first.status("/api/v1/health") == 200);
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> healthy(first) == 3);
+    // While it was away (LEFT), its slot was placed again on another node; back, it stops the copy it ran.
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> healthy(first) == 3 && appPids().size() == 3);
     Set<Long> pids = appPids();
-    assertThat(pids).hasSize(3);
     long fourth = join("n4", first, token);
     System.out.println("RestartIT: n4 joined the restarted founder in " + fourth + " ms");
     assertThat(fourth).as("ms until every node lists n4 ALIVE").isLessThan(JOIN.toMillis());

@@ -2,7 +2,6 @@ package dev.hive.core.consensus;
 
 import dev.hive.api.HiveException;
 import dev.hive.core.state.ClusterState;
-import dev.hive.core.state.Command;
 import dev.hive.core.state.Refusals;
 import dev.hive.core.state.Request;
 import dev.hive.core.state.RequestLedger;
@@ -43,10 +42,9 @@ import org.apache.ratis.util.MD5FileUtil;
 /**
  * The cluster state as a Ratis state machine: every log entry is a {@link Request}, decided by
  * the same {@link RequestLedger} and pure {@link StateMachine} as on a single node. The leader
- * stamps each request with its clock as it appends it and refuses one whose deadline has passed,
- * or whose command its state refuses, before it reaches the log. A request refused once in the
- * log still occupies its index (Raft has already ordered it), changes nothing and answers with
- * the refusal. Snapshots are the state's and the ledger's JSON in Ratis' snapshot directory.
+ * stamps each request with its clock as it appends it. A request refused in the log (its
+ * deadline passed, or the state refuses its command) still occupies its index (Raft has already
+ * ordered it), changes nothing and answers with the refusal. Snapshots are the state's and the ledger's JSON in Ratis' snapshot directory.
  */
 final class HiveStateMachine extends BaseStateMachine {
   /** The reply to an applied request is {@code <log index>|OK}; to a refused one, {@code <log index>|ERR|...}. */
@@ -196,30 +194,16 @@ final class HiveStateMachine extends BaseStateMachine {
   }
 
   /**
-   * The leader stamps a request with its clock and refuses it before it reaches the log when its
-   * deadline has passed (its caller has been told its outcome is unknown, and a late write must
-   * never apply) or when the state refuses its command. A request whose id is decided goes
-   * through unchecked: the ledger answers it with the first outcome.
+   * The leader stamps a request with its clock as it appends it; the ledger refuses it when that
+   * is past its deadline. Nothing is refused here, before the log: a leader's applied state can
+   * trail its log (a new leader has yet to apply the entries of the term before), and the Ratis
+   * client resends a request whose answer it lost, so a copy refused here could sit in the log
+   * and apply, while its caller was told "refused" (the consistency checker caught it). Only the
+   * log's order decides.
    */
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
     Request r = codec.decodeRequest(request.getMessage().getContent().toByteArray()).stamped(clock.millis());
-    boolean decided;
-    synchronized (this) {
-      decided = r.id() != null && ledger.outcome(r.id()).isPresent();
-    }
-    // A settling entry goes to the log as it is: deciding late requests is what it is for.
-    if (!decided && !(r.command() instanceof Command.SettleRequest)) {
-      if (r.expired()) {
-        throw new IOException(Refusals.encode(new HiveException("request '" + r.id() + "' reached the leader "
-            + (r.stampMillis() - r.deadlineMillis()) + " ms after its deadline and was not applied; it never will be")));
-      }
-      try {
-        StateMachine.apply(state, r.command());
-      } catch (HiveException e) {
-        throw new IOException(Refusals.encode(e));
-      }
-    }
     return TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request)
         .setLogData(ByteString.copyFrom(codec.encode(r))).build();
   }
