@@ -644,7 +644,7 @@ public final class RaftCommandLog implements CommandLog {
     }
     long deadline = clock.millis() + writeTimeout.toMillis();
     pending.add(id, deadline);
-    Decision decision = send(new Request(id, deadline, 0, codec.digest(command), command));
+    Decision decision = send(new Request(id, deadline, 0, codec.digest(command), command), deadline);
     awaitApplied(id, decision.index(), deadline);
     if (decision.refusal() != null) {
       throw Refusals.decode(decision.refusal());
@@ -656,14 +656,15 @@ public final class RaftCommandLog implements CommandLog {
   private record Decision(long index, String refusal) {}
 
   /**
-   * Sends a request to the leader and returns where the log decided it.
+   * Sends a request to the leader, waiting until {@code waitUntil} (epoch ms), and returns where
+   * the log decided it.
    *
    * @throws HiveException the refusal, when the leader refused it before it reached the log
    * @throws OutcomeUnknownException when no answer came before its deadline
    */
-  private Decision send(Request request) {
+  private Decision send(Request request, long waitUntil) {
     byte[] bytes = codec.encode(request);
-    long wait = Math.max(1, request.deadlineMillis() - clock.millis());
+    long wait = Math.max(1, waitUntil - clock.millis());
     RaftClientReply reply;
     try {
       // Bounded by the deadline whatever the client's retries do: a node cut off from the
@@ -818,7 +819,8 @@ public final class RaftCommandLog implements CommandLog {
       // Past its deadline: a settling entry decides it for good, whichever reaches the log first.
       Decision decision;
       try {
-        decision = send(new Request(id, deadline, 0, "", new Command.SettleRequest()));
+        // Carries the write's own deadline (the ledger compares with it), and waits a write timeout of its own.
+        decision = send(new Request(id, deadline, 0, "", new Command.SettleRequest()), clock.millis() + writeTimeout.toMillis());
       } catch (OutcomeUnknownException e) {
         throw new UnavailableException("the outcome of request " + id + " cannot be settled now: no leader answered; try again", e);
       }
