@@ -211,7 +211,20 @@ final class ApiRoutes {
 
   private Response deploy(Request r) {
     AppSpec spec = AppSpecCodec.fromJson(r.json(mapper));
-    return new Response(201, app(cluster.apps().deploy(spec, r.writeOptions())));
+    return new Response(201, applied(cluster.apps().deploy(spec, r.writeOptions()), r));
+  }
+
+  /**
+   * The answer to a write that applied: the app as it is now, or, when another write deleted it
+   * in between, that this one applied. Never an error: the caller must not read "refused".
+   */
+  private ObjectNode applied(App app, Request r) {
+    try {
+      return app(app);
+    } catch (dev.hive.api.NotFoundException e) {
+      return mapper.createObjectNode().put("name", app.name()).put("requestId", r.requestId()).put("applied", true)
+          .put("note", "applied; the app was deleted since");
+    }
   }
 
   /**
@@ -278,7 +291,7 @@ final class ApiRoutes {
       throw new InvalidSpecException("replicas", "expected a whole number, got " + replicas);
     }
     App app = cluster.apps().require(r.params().get("name"));
-    return ok(app(app.scale(replicas.asInt(), r.writeOptions())));
+    return ok(applied(app.scale(replicas.asInt(), r.writeOptions()), r));
   }
 
   private Response listInstances(Request r) {
