@@ -117,8 +117,12 @@ class PartitionIT {
       String cutNode = http.call(cluster.api(3), "GET", "/api/v1/node", null, null).body().path("id").asText();
 
       for (int seconds : new int[] {30, 60, 120}) {
+        // The first cut finds one instance on host 3; after a heal its slot stays where the majority placed it.
         Set<Long> minorityPids = DaemonProcess.livePidsWithEnv("HIVE_NODE=" + cutNode);
-        assertThat(minorityPids).hasSize(1);
+        assertThat(minorityPids).hasSizeLessThanOrEqualTo(1);
+        if (seconds == 30) {
+          assertThat(minorityPids).hasSize(1);
+        }
         cluster.partition(Set.of(3));
         long cutAt = System.nanoTime();
         // Twenty writes sent to the cut-off node, each with its own id: refused, or of unknown outcome.
