@@ -82,23 +82,7 @@ public final class Linearizability {
     Entry entry = head.next;
     int startChoice = 0;
     while (head.next != null) {
-      if (entry == null) {
-        // Every remaining entry is a call that could not go next; only optional ones may stay.
-        if (onlyOptionalLeft(head)) {
-          return true;
-        }
-        if (stack.isEmpty()) {
-          return false;
-        }
-        Frame f = stack.pop();
-        state = f.before();
-        linearized.clear(f.call().id);
-        unlift(f.call());
-        entry = f.call();
-        startChoice = f.choice() + 1;
-        continue;
-      }
-      if (entry.call) {
+      if (entry != null && entry.call) {
         List<Integer> next = step(state, entry.op);
         boolean moved = false;
         for (int i = startChoice; i < next.size(); i++) {
@@ -119,8 +103,9 @@ public final class Linearizability {
           entry = entry.next;
         }
       } else {
-        // A completion reached before its operation took effect: undo the last choice.
-        if (entry.time == Long.MAX_VALUE && onlyOptionalLeft(head)) {
+        // A completion reached before its operation took effect (or the end, past calls that could
+        // not go next): done if only optional operations are left, else undo the last choice.
+        if ((entry == null || entry.time == Long.MAX_VALUE) && onlyOptionalLeft(head)) {
           return true;
         }
         if (stack.isEmpty()) {
