@@ -82,6 +82,8 @@ public final class RaftCommandLog implements CommandLog {
   private static final Logger log = LoggerFactory.getLogger(RaftCommandLog.class);
 
   private final String nodeId;
+  /** This node's Raft address, {@code host:port}: a rejoin starts its new server there. */
+  private final String address;
   private final RaftGroupId groupId;
   private final RaftProperties properties;
   private final Parameters parameters;
@@ -93,6 +95,7 @@ public final class RaftCommandLog implements CommandLog {
   private volatile boolean closed;
   private final Path dir;
   private final java.util.concurrent.atomic.AtomicBoolean rejoining = new java.util.concurrent.atomic.AtomicBoolean();
+  private final java.util.concurrent.atomic.AtomicInteger rejoins = new java.util.concurrent.atomic.AtomicInteger();
   private final ExecutorService rejoiner = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "hive-raft-rejoin");
     t.setDaemon(true);
@@ -130,9 +133,10 @@ public final class RaftCommandLog implements CommandLog {
   /** Where a peer's Raft server listens. */
   public record Peer(String id, String address, boolean voter) {}
 
-  private RaftCommandLog(String nodeId, RaftGroupId groupId, RaftProperties properties, Parameters parameters, RaftServer server,
-      HiveStateMachine stateMachine, Duration writeTimeout, Path dir) {
+  private RaftCommandLog(String nodeId, String address, RaftGroupId groupId, RaftProperties properties, Parameters parameters,
+      RaftServer server, HiveStateMachine stateMachine, Duration writeTimeout, Path dir) {
     this.dir = dir;
+    this.address = address;
     stateMachine.onShutdownByGroup(this::scheduleRejoin);
     this.nodeId = nodeId;
     this.groupId = groupId;
@@ -187,19 +191,7 @@ public final class RaftCommandLog implements CommandLog {
       if (Files.isDirectory(groupDir)) {
         Files.move(groupDir, dir.resolveSibling(dir.getFileName() + ".replaced-" + clock.millis()));
       }
-      List<Peer> initial = new ArrayList<>();
-      String ownAddress = null;
-      for (Peer p : known) {
-        if (p.id().equals(nodeId)) {
-          ownAddress = p.address();
-        } else {
-          initial.add(p);
-        }
-      }
-      if (ownAddress == null) {
-        throw new IOException("this node's own address is not in the configuration it knew");
-      }
-      initial.add(new Peer(nodeId, ownAddress, false));
+      List<Peer> initial = rejoinGroup(known, nodeId, address);
       HiveStateMachine next = new HiveStateMachine(clock);
       old.handListenersTo(next);
       next.onShutdownByGroup(this::scheduleRejoin);
@@ -210,12 +202,35 @@ public final class RaftCommandLog implements CommandLog {
       stateMachine = next;
       server = fresh;
       clientBroken = true;
+      rejoins.incrementAndGet();
       log.info("consensus server started again on empty storage; catching up from the leader");
     } catch (IOException | RuntimeException e) {
       log.error("cannot join the consensus group again: {}; restart this node", e.getMessage(), e);
     } finally {
       rejoining.set(false);
     }
+  }
+
+  /**
+   * The group a rejoining server starts with: the peers it knew, and itself as a listener at the
+   * address it was started with. Not the address the configuration gives it: the one it recovered
+   * may be a joint configuration whose new half no longer lists it (a restarted founder of
+   * RestartIT stayed out for good in a CI run because its rejoin looked there and gave up).
+   */
+  static List<Peer> rejoinGroup(List<Peer> known, String nodeId, String address) {
+    List<Peer> group = new ArrayList<>();
+    for (Peer p : known) {
+      if (!p.id().equals(nodeId)) {
+        group.add(p);
+      }
+    }
+    group.add(new Peer(nodeId, address, false));
+    return group;
+  }
+
+  /** How many times this node's server was started again on empty storage ({@link #rejoin}). */
+  int rejoins() {
+    return rejoins.get();
   }
 
   /** A follower that has not answered the leader for this long gets a new connection. */
@@ -319,7 +334,7 @@ public final class RaftCommandLog implements CommandLog {
       if (existing && !server.getGroupIds().iterator().hasNext()) {
         throw new HiveException("the Raft storage " + dir + " holds no group; it may be corrupted -- move it away and join again with the token");
       }
-      return new RaftCommandLog(nodeId, groupId, p, parameters, server, sm, timing.writeTimeout(), dir);
+      return new RaftCommandLog(nodeId, address, groupId, p, parameters, server, sm, timing.writeTimeout(), dir);
     } catch (IOException e) {
       throw new HiveException("cannot start the consensus server at " + address + " with storage " + dir + ": " + e.getMessage()
           + "; if the storage is corrupted, move it away and join the cluster again", e);

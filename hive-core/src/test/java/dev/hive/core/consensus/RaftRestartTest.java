@@ -139,6 +139,43 @@ class RaftRestartTest {
     assertThat(d.state().apps().get("web").spec().replicas()).isEqualTo(8);
   }
 
+  /** A rejoin needs no entry for itself in the configuration it knew, which may not list it. */
+  @Test
+  void aRejoiningServerStartsWithTheOthersAndItselfAsAListenerAtItsOwnAddress() {
+    RaftCommandLog.Peer b = new RaftCommandLog.Peer("b", "127.0.0.1:2", true);
+    RaftCommandLog.Peer c = new RaftCommandLog.Peer("c", "127.0.0.1:3", true);
+    RaftCommandLog.Peer aListener = new RaftCommandLog.Peer("a", "127.0.0.1:1", false);
+    assertThat(RaftCommandLog.rejoinGroup(List.of(b, c), "a", "127.0.0.1:1")).containsExactly(b, c, aListener);
+    assertThat(RaftCommandLog.rejoinGroup(List.of(new RaftCommandLog.Peer("a", "127.0.0.1:9", true), b), "a", "127.0.0.1:1"))
+        .containsExactly(b, aListener);
+    assertThat(RaftCommandLog.rejoinGroup(List.of(), "a", "127.0.0.1:1")).containsExactly(aListener);
+  }
+
+  /**
+   * A voter dropped from the group while it was down (as a SIGTERMed node is, on LEFT), then
+   * started on its storage: its first election gets it told to shut down, and it starts again on
+   * empty storage as a listener. Once the leader adds it back, it catches up and follows.
+   */
+  @Test
+  void aVoterDroppedWhileDownRejoinsAfterItsRestart() throws Exception {
+    List<RaftCommandLog> group = formThree();
+    RaftCommandLog a = group.get(0);
+    RaftCommandLog c = group.get(2);
+    c.close();
+    logs.remove(c);
+    List<RaftCommandLog.Peer> withC = a.configuration();
+    a.setConfiguration(withC, withC.stream().filter(p -> !p.id().equals("c")).toList());
+    a.submit(new Command.ScaleApp("web", 9));
+
+    RaftCommandLog restarted = restart(c, false);
+    await().atMost(ELECTION).until(() -> restarted.rejoins() == 1);
+    a.requestAdd("c", address("c"));
+    await().atMost(CATCH_UP).until(() -> restarted.admitted() && restarted.state().equals(a.state()));
+    a.submit(new Command.ScaleApp("web", 10));
+    await().atMost(CATCH_UP).until(() -> restarted.state().equals(a.state()));
+    assertThat(restarted.state().apps().get("web").spec().replicas()).isEqualTo(10);
+  }
+
   /**
    * Nodes that came in by an installed snapshot, and have taken snapshots of their own since (one
    * each time they stop), restart from their newest one: once 1024 entries are past the last purge,
