@@ -30,14 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * outcome, and none of them ever applies; within 15 s of each heal every node holds the
  * majority's state and every slot has exactly one instance. Needs root: skipped without it, a
  * failure under CI=true.
- *
- * <p>Not in the suite yet ({@code -Dhive.it.partition=true} runs it): it passed three times on
- * this machine (converged 0.1-1.3 s after each heal), but in the clean-clone CI run the cut-off
- * node's Raft server still did not answer the leader 15 s after the first heal, through new
- * connections too. Issue 24's closing note records it.
  */
-@org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "hive.it.partition", matches = "true",
-    disabledReason = "in one clean-clone CI run the cut-off node did not follow again within 15 s of the heal (issue 24); -Dhive.it.partition=true runs it")
 class PartitionIT {
   private static final ObjectMapper MAPPER = new ObjectMapper();
   private final HiveHttp http = new HiveHttp();
