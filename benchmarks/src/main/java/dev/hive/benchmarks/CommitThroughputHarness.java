@@ -122,7 +122,7 @@ public final class CommitThroughputHarness {
         int replicas = client;
         while (System.nanoTime() < end) {
           long t0 = System.nanoTime();
-          node.submit(new Command.ScaleApp("bench", replicas++ % 1000));
+          node.submit(new Command.ScaleApp("bench", 1 + replicas++ % 10));
           if (n == latencies.length) {
             latencies = Arrays.copyOf(latencies, n * 2);
           }

@@ -129,4 +129,70 @@ class ContainerAppIT {
     await().atMost(PATIENCE).ignoreExceptions()
         .until(() -> containerCli(runtimeName, "ps", "-a", "--filter", "label=dev.hive.cluster=" + cluster, "--format", "{{.Names}}").isEmpty());
   }
+
+  /**
+   * dockerd stopped (which stops its containers) and started again under an app of three: while it
+   * is down the reconciler leaves the app alone instead of reading "every container vanished",
+   * and once it is back the app has three healthy containers again. Sampled every 200 ms while
+   * dockerd answers: never more than three containers with the app's label, running or not.
+   */
+  @org.junit.jupiter.api.Test
+  void aDockerDaemonRestartedUnderAnAppOfThreeNeverLeavesMoreThanThreeContainers() throws Exception {
+    RequiredRuntime.require("docker", cliWorks("docker"), "`docker info` fails");
+    Path pidFile = Path.of("/run/hive-setup/dockerd.pid");
+    RequiredRuntime.require("docker", Files.isRegularFile(pidFile), pidFile + " is missing: scripts/setup-containers.sh starts dockerd and writes it");
+    runtime = "docker";
+    Files.createDirectories(dir);
+    daemon = new DaemonProcess(dir.resolve("n1"), "--cluster", cluster).start();
+    CliResult deploy = daemon.cli("app", "deploy", "--runtime", "docker", "--name", "web", "--image", IMAGE, "--command", "httpd -f -p 8080",
+        "--port", "8080", "--replicas", "3", "--health-http", "/");
+    assertThat(deploy.code()).as(deploy.err()).isZero();
+    await().atMost(PATIENCE).ignoreExceptions().until(() -> instances("web", true).size() == 3);
+
+    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger samples = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread sampler = new Thread(() -> {
+      while (sampling.get()) {
+        try {
+          int n = containerCli("docker", "ps", "-a", "--filter", "label=dev.hive.cluster=" + cluster, "--format", "{{.Names}}").size();
+          most.accumulateAndGet(n, Math::max);
+          samples.incrementAndGet();
+        } catch (IOException e) {
+          // dockerd is down: nothing to count.
+        } catch (InterruptedException e) {
+          return;
+        }
+        DaemonProcess.pause(200);
+      }
+    }, "container-sampler");
+    sampler.start();
+    try {
+      long dockerd = Long.parseLong(Files.readString(pidFile).strip());
+      new ProcessBuilder("kill", Long.toString(dockerd)).start().waitFor();
+      await().atMost(Duration.ofSeconds(60)).until(() -> ProcessHandle.of(dockerd).isEmpty());
+      // Down for a few reconcile passes.
+      DaemonProcess.pause(5000);
+      Process setup = new ProcessBuilder(repo().resolve("scripts/setup-containers.sh").toString()).redirectErrorStream(true).start();
+      String out = new String(setup.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(setup.waitFor()).as(out).isZero();
+      await().atMost(PATIENCE).ignoreExceptions().until(() -> instances("web", true).size() == 3);
+      await().atMost(PATIENCE).ignoreExceptions()
+          .until(() -> containerCli("docker", "ps", "--filter", "label=dev.hive.cluster=" + cluster, "--format", "{{.Names}}").size() == 3);
+    } finally {
+      sampling.set(false);
+      sampler.join();
+    }
+    System.out.printf("ContainerAppIT: dockerd restarted; at most %d containers with the app's label in %d samples%n", most.get(), samples.get());
+    assertThat(most.get()).as("containers with the app's label at any sample").isLessThanOrEqualTo(3);
+    for (JsonNode i : instances("web", true)) {
+      int hostPort = i.path("ports").path("http").asInt(i.path("ports").elements().next().asInt());
+      assertThat(httpStatus(hostPort)).isEqualTo(200);
+    }
+  }
+
+  private static Path repo() {
+    Path p = Path.of("").toAbsolutePath();
+    return Files.exists(p.resolve("scripts/setup-containers.sh")) ? p : p.getParent();
+  }
 }

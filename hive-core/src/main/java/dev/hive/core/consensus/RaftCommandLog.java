@@ -76,6 +76,8 @@ public final class RaftCommandLog implements CommandLog {
    * fifty joiners in one change on two cores, some always did, and the retry staged all fifty again.
    */
   static final int MAX_ADDS_PER_CHANGE = 8;
+  /** Log entries between two snapshots. */
+  static final long SNAPSHOT_EVERY = 10_000;
   /** How long {@link #addPeer} keeps trying; under the 30 s a joiner waits for the answer. */
   private static final Duration JOIN_PATIENCE = Duration.ofSeconds(25);
 
@@ -301,8 +303,10 @@ public final class RaftCommandLog implements CommandLog {
     // Reads that must be current ask the leader for its read index, which it confirms with a round of heartbeats.
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
-    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1024);
-    // One snapshot is taken at every stop and every 1,024 entries: keep the last two, not all.
+    // A snapshot holds the state and every request outcome kept (up to 50,000): taken every
+    // 1,024 entries, encoding it was the largest cost of a busy leader. etcd's default was 10,000.
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, SNAPSHOT_EVERY);
+    // One snapshot is taken at every stop and every SNAPSHOT_EVERY entries: keep the last two, not all.
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
     // How long the leader's appender to a follower sleeps after its n-th consecutive error (random
@@ -311,6 +315,7 @@ public final class RaftCommandLog implements CommandLog {
     // counts as an error): 10-15 s to catch up after a partition. Past its 1030th error it stops
     // sleeping at all. This one retries every 0.25-0.75 s, for ever (the count is per tier).
     RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, "1ms,10, 100ms,20, 500ms,2000000000");
+    RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
     Parameters parameters = new Parameters();
     if (tls != null) {
       GrpcConfigKeys.TLS.setConf(parameters, tls);
@@ -670,52 +675,129 @@ public final class RaftCommandLog implements CommandLog {
   /** Where the log decided a request, and the refusal text when it was refused there. */
   private record Decision(long index, String refusal) {}
 
+  /** Most requests in one log entry. */
+  static final int MAX_BATCH = 256;
   /**
-   * Sends a request to the leader, waiting until {@code waitUntil} (epoch ms), and returns where
-   * the log decided it.
+   * Most batches on their way to the leader at once. A request that finds them all out waits
+   * for the next batch: under load, many writers share one entry, one message and one fsync per
+   * server, instead of one each; a lone writer never waits.
+   */
+  static final int MAX_BATCHES_IN_FLIGHT = 2;
+
+  private record Queued(Request request, CompletableFuture<Decision> decision) {}
+
+  /** Requests waiting for a batch; guarded by itself, as is {@link #batchesInFlight}. */
+  private final java.util.ArrayDeque<Queued> unsent = new java.util.ArrayDeque<>();
+  private int batchesInFlight;
+
+  /**
+   * Sends a request to the leader, in a batch with the other requests waiting on this node,
+   * waits until {@code waitUntil} (epoch ms), and returns where the log decided it.
    *
    * @throws HiveException the refusal, when the leader refused it before it reached the log
    * @throws OutcomeUnknownException when no answer came before its deadline
    */
   private Decision send(Request request, long waitUntil) {
-    byte[] bytes = codec.encode(request);
+    CompletableFuture<Decision> decision = new CompletableFuture<>();
+    synchronized (unsent) {
+      unsent.add(new Queued(request, decision));
+    }
+    dispatch();
     long wait = Math.max(1, waitUntil - clock.millis());
-    RaftClientReply reply;
     try {
       // Bounded by the deadline whatever the client's retries do: a node cut off from the
       // majority must answer its caller, not keep it waiting on connection timeouts. A retry
       // that reaches a leader later is refused there: its deadline has passed.
-      reply = client().async().send(Message.valueOf(ByteString.copyFrom(bytes))).get(wait, TimeUnit.MILLISECONDS);
+      return decision.get(wait, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       clientBroken = true;
-      throw unknown(request.id(), "no leader answered within " + writeTimeout.toSeconds() + " s (a node cut off from the majority cannot"
-          + " change the desired state)");
+      OutcomeUnknownException unknown = unknown(request.id(), "no leader answered within " + writeTimeout.toSeconds() + " s (a node cut off"
+          + " from the majority cannot change the desired state)");
+      // Still queued: it is not sent any more.
+      decision.completeExceptionally(unknown);
+      throw unknown;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw unknown(request.id(), "interrupted while waiting for the cluster to accept it");
     } catch (ExecutionException e) {
-      Throwable cause = e.getCause() == null ? e : e.getCause();
-      HiveException refusal = Refusals.decode(String.valueOf(cause.getMessage()));
-      if (refusal != null) {
-        throw refusal;
+      if (e.getCause() instanceof HiveException refusalOrUnknown) {
+        throw refusalOrUnknown;
       }
-      clientBroken = true;
-      throw unknown(request.id(), "no leader reachable from this node (" + cause.getMessage() + "); a node cut off from the majority cannot"
-          + " change the desired state");
+      throw unknown(request.id(), "the cluster did not take it: " + e.getCause());
     }
-    if (!reply.isSuccess()) {
-      String why = reply.getException() == null ? "refused" : reply.getException().getMessage();
-      HiveException refusal = Refusals.decode(why);
-      if (refusal != null) {
-        throw refusal;
+  }
+
+  /** Sends what waits, as batches, while fewer than {@link #MAX_BATCHES_IN_FLIGHT} are out. */
+  private void dispatch() {
+    while (true) {
+      List<Queued> batch = new ArrayList<>();
+      synchronized (unsent) {
+        if (batchesInFlight >= MAX_BATCHES_IN_FLIGHT) {
+          return;
+        }
+        while (!unsent.isEmpty() && batch.size() < MAX_BATCH) {
+          Queued q = unsent.poll();
+          if (!q.decision().isDone()) {
+            batch.add(q);
+          }
+        }
+        if (batch.isEmpty()) {
+          return;
+        }
+        batchesInFlight++;
       }
-      throw unknown(request.id(), "the cluster did not take it: " + why);
+      CompletableFuture<RaftClientReply> reply;
+      try {
+        byte[] bytes = codec.encodeRequests(batch.stream().map(Queued::request).toList());
+        reply = client().async().send(Message.valueOf(ByteString.copyFrom(bytes)));
+      } catch (RuntimeException e) {
+        reply = CompletableFuture.failedFuture(e);
+      }
+      reply.whenComplete((answer, error) -> {
+        synchronized (unsent) {
+          batchesInFlight--;
+        }
+        decide(batch, answer, error);
+        dispatch();
+      });
     }
-    String answer = reply.getMessage().getContent().toStringUtf8();
-    int bar = answer.indexOf('|');
-    long index = Long.parseLong(answer.substring(0, bar));
-    String outcome = answer.substring(bar + 1);
-    return new Decision(index, outcome.equals(HiveStateMachine.OK) ? null : outcome);
+  }
+
+  /** Completes each request of a batch with what the log decided for it, or with why nobody knows. */
+  private void decide(List<Queued> batch, RaftClientReply reply, Throwable error) {
+    String failure = null;
+    if (error != null) {
+      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+      failure = String.valueOf(cause.getMessage());
+    } else if (!reply.isSuccess()) {
+      failure = reply.getException() == null ? "refused" : reply.getException().getMessage();
+    }
+    if (failure != null) {
+      HiveException refusal = Refusals.decode(failure);
+      if (refusal == null) {
+        clientBroken = true;
+      }
+      for (Queued q : batch) {
+        q.decision().completeExceptionally(refusal != null ? refusal : unknown(q.request().id(), "no leader reachable from this node (" + failure
+            + "); a node cut off from the majority cannot change the desired state"));
+      }
+      return;
+    }
+    List<String> replies;
+    try {
+      replies = HiveStateMachine.replies(reply.getMessage().getContent().toStringUtf8(), batch.size());
+    } catch (IllegalStateException e) {
+      for (Queued q : batch) {
+        q.decision().completeExceptionally(unknown(q.request().id(), e.getMessage()));
+      }
+      return;
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      String one = replies.get(i);
+      int bar = one.indexOf('|');
+      String outcome = one.substring(bar + 1);
+      batch.get(i).decision().complete(new Decision(Long.parseLong(one.substring(0, bar)), outcome.equals(HiveStateMachine.OK) ? null : outcome));
+    }
   }
 
   private static OutcomeUnknownException unknown(String id, String why) {
@@ -730,17 +812,39 @@ public final class RaftCommandLog implements CommandLog {
    *     an answer that came just before it): the caller must not read a state without its write
    */
   private void awaitApplied(String id, long index, long deadline) {
-    long giveUp = Math.max(deadline, clock.millis() + 1000);
-    while (division().getInfo().getLastAppliedIndex() < index) {
-      if (clock.millis() > giveUp) {
-        throw new OutcomeUnknownException(id, "request " + id + " was decided at log index " + index + ", but this node has applied only up"
-            + " to " + division().getInfo().getLastAppliedIndex() + "; ask `hive command status " + id + "` (GET /api/v1/commands/" + id + ")");
+    boolean applied;
+    try {
+      applied = awaitIndex(index, Math.max(deadline, clock.millis() + 1000));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new OutcomeUnknownException(id, "interrupted while waiting for request " + id + " to be applied here");
+    }
+    if (!applied) {
+      throw new OutcomeUnknownException(id, "request " + id + " was decided at log index " + index + ", but this node has applied only up"
+          + " to " + appliedIndex() + "; ask `hive command status " + id + "` (GET /api/v1/commands/" + id + ")");
+    }
+  }
+
+  /**
+   * Waits until this node has applied {@code index} or the clock passes {@code giveUp} (epoch
+   * ms); returns whether it has.
+   */
+  private boolean awaitIndex(long index, long giveUp) throws InterruptedException {
+    while (true) {
+      // The state machine in use now: a rejoin replaces it, and the old one applies nothing more.
+      CompletableFuture<Void> applied = stateMachine.whenApplied(index);
+      long left = giveUp - clock.millis();
+      if (applied.isDone()) {
+        return true;
+      }
+      if (left <= 0) {
+        return false;
       }
       try {
-        Thread.sleep(1);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new OutcomeUnknownException(id, "interrupted while waiting for request " + id + " to be applied here");
+        applied.get(Math.min(left, 100), TimeUnit.MILLISECONDS);
+        return true;
+      } catch (TimeoutException | ExecutionException e) {
+        // Looked at again with the state machine in use then.
       }
     }
   }
@@ -813,17 +917,16 @@ public final class RaftCommandLog implements CommandLog {
       throw new UnavailableException("cannot read the current state: " + reply.getException());
     }
     long readIndex = Long.parseLong(reply.getMessage().getContent().toStringUtf8());
-    while (division().getInfo().getLastAppliedIndex() < readIndex) {
-      if (clock.millis() > deadline) {
-        throw new UnavailableException("cannot read the current state: this node has applied up to " + division().getInfo().getLastAppliedIndex()
-            + " of the leader's " + readIndex + "; it is catching up");
-      }
-      try {
-        Thread.sleep(1);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new UnavailableException("interrupted while reading the current state", e);
-      }
+    boolean caughtUp;
+    try {
+      caughtUp = awaitIndex(readIndex, deadline);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UnavailableException("interrupted while reading the current state", e);
+    }
+    if (!caughtUp) {
+      throw new UnavailableException("cannot read the current state: this node has applied up to " + appliedIndex()
+          + " of the leader's " + readIndex + "; it is catching up");
     }
     return state();
   }

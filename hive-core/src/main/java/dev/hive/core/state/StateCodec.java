@@ -24,10 +24,50 @@ public final class StateCodec {
 
   /** Encodes a request: its command's fields and the request's. */
   public byte[] encode(Request request) {
+    return bytes(requestJson(request));
+  }
+
+  /**
+   * Encodes requests sent as one log entry: a JSON array of requests, or the request alone when
+   * there is one (what an entry written before batches holds).
+   *
+   * @throws IllegalArgumentException if {@code requests} is empty
+   */
+  public byte[] encodeRequests(List<Request> requests) {
+    if (requests.isEmpty()) {
+      throw new IllegalArgumentException("a log entry holds at least one request");
+    }
+    if (requests.size() == 1) {
+      return encode(requests.get(0));
+    }
+    com.fasterxml.jackson.databind.node.ArrayNode batch = mapper.createArrayNode();
+    requests.forEach(r -> batch.add(requestJson(r)));
+    return bytes(batch);
+  }
+
+  /**
+   * Decodes the requests of one log entry (see {@link #encodeRequests}).
+   *
+   * @throws HiveException if the bytes are not requests this version knows
+   */
+  public List<Request> decodeRequests(byte[] bytes) {
+    JsonNode o = tree(bytes);
+    if (!o.isArray()) {
+      return List.of(request(o));
+    }
+    if (o.isEmpty()) {
+      throw new HiveException("a batch of requests is empty");
+    }
+    List<Request> requests = new ArrayList<>(o.size());
+    o.forEach(r -> requests.add(request(r)));
+    return requests;
+  }
+
+  private ObjectNode requestJson(Request request) {
     ObjectNode o = commandJson(request.command());
     o.put("requestId", request.id()).put("deadlineMillis", request.deadlineMillis()).put("stampMillis", request.stampMillis())
         .put("digest", request.digest());
-    return bytes(o);
+    return o;
   }
 
   /**
@@ -51,7 +91,10 @@ public final class StateCodec {
    * @throws HiveException if the bytes are not a request this version knows
    */
   public Request decodeRequest(byte[] bytes) {
-    JsonNode o = tree(bytes);
+    return request(tree(bytes));
+  }
+
+  private Request request(JsonNode o) {
     Command command = command(o);
     if (!o.hasNonNull("requestId")) {
       return new Request(null, Long.MAX_VALUE, 0, "", command);

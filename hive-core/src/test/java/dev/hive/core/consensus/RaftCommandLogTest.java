@@ -151,6 +151,52 @@ class RaftCommandLogTest {
     assertThat(c.currentState().apps().get("web").spec().replicas()).isEqualTo(3);
   }
 
+  /**
+   * Writers at once on a follower and on the leader: requests waiting on a node share log
+   * entries, and each still gets its own outcome (a refusal in a batch refuses only itself).
+   */
+  @Test
+  void concurrentWritesShareLogEntriesAndEachGetsItsOwnOutcome() throws Exception {
+    List<RaftCommandLog> nodes = threeVoters();
+    RaftCommandLog a = nodes.get(0);
+    RaftCommandLog b = nodes.get(1);
+    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
+    a.submit(new Command.DeployApp(StateMachineTest.web(2), 1));
+    int writers = 48;
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    List<CompletableFuture<String>> outcomes = new ArrayList<>();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+    for (int i = 0; i < writers; i++) {
+      int writer = i;
+      RaftCommandLog through = i % 2 == 0 ? a : b;
+      outcomes.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          go.await();
+          // Odd writers scale an app that does not exist: refused, alone.
+          through.submit(new Command.ScaleApp(writer % 4 < 2 ? "web" : "missing", 1 + writer), "w" + writer);
+          return "applied";
+        } catch (NotFoundException e) {
+          return "refused";
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      }, pool));
+    }
+    go.countDown();
+    java.util.Set<Long> entries = new java.util.HashSet<>();
+    for (int i = 0; i < writers; i++) {
+      String expected = i % 4 < 2 ? "applied" : "refused";
+      assertThat(outcomes.get(i).get(30, TimeUnit.SECONDS)).as("w" + i).isEqualTo(expected);
+      CommandStatus status = b.status("w" + i);
+      assertThat(status.state()).as("w" + i).isEqualTo(expected.equals("applied") ? CommandStatus.State.APPLIED : CommandStatus.State.REFUSED);
+      entries.add(status.logIndex());
+    }
+    pool.shutdown();
+    System.out.printf("[RaftCommandLogTest] %d concurrent writes went in %d log entries%n", writers, entries.size());
+    assertThat(entries.size()).as("log entries for %d writes at once", writers).isLessThan(writers);
+    assertThat(a.state()).isEqualTo(b.state());
+  }
+
   @Test
   void moreJoinersAtOnceThanOneChangeTakesAreAllAdmitted() throws Exception {
     String aAddress = "127.0.0.1:" + freePort();

@@ -94,4 +94,25 @@ class RequestLedgerTest {
     assertThat(ledger.apply(ClusterState.EMPTY, r, 1).state().nodes()).containsKey("n1");
     assertThat(ledger.outcomes()).isEqualTo(List.of());
   }
+
+  @Test
+  void aBatchOfRequestsTravelsAsOneEntryAndASingleOneAsBefore() {
+    Request deploy = request("d", 1000, 2, new Command.DeployApp(StateMachineTest.web(2), 10));
+    Request scale = request("s", 1000, 3, new Command.ScaleApp("web", 3));
+    assertThat(codec.decodeRequests(codec.encodeRequests(List.of(deploy, scale)))).containsExactly(deploy, scale);
+    // One request is encoded as entries were before batches, and a legacy entry decodes as one.
+    assertThat(codec.encodeRequests(List.of(deploy))).isEqualTo(codec.encode(deploy));
+    assertThat(codec.decodeRequests(codec.encode(new Command.ScaleApp("web", 1)))).hasSize(1);
+  }
+
+  @Test
+  void aBatchThatIsEmptyOrHoldsSomethingElseIsRefusedWhole() {
+    assertThatThrownBy(() -> codec.encodeRequests(List.of())).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> codec.decodeRequests("[]".getBytes(java.nio.charset.StandardCharsets.UTF_8))).isInstanceOf(HiveException.class)
+        .hasMessageContaining("empty");
+    byte[] good = codec.encode(request("d", 1000, 2, new Command.ScaleApp("web", 3)));
+    byte[] mixed = ("[" + new String(good, java.nio.charset.StandardCharsets.UTF_8) + ",{\"type\":\"nonsense\"}]")
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> codec.decodeRequests(mixed)).isInstanceOf(HiveException.class);
+  }
 }

@@ -193,9 +193,16 @@ public final class ConsistencyRun {
     return check(convergeMillis);
   }
 
+  /** The kinds of fault still to draw in this round: each kind once per four faults, in a random order. */
+  private final List<Integer> faultDeck = new ArrayList<>();
+
   private void fault() throws Exception {
     int n = cluster.size();
-    switch (random.nextInt(4)) {
+    if (faultDeck.isEmpty()) {
+      faultDeck.addAll(List.of(0, 1, 2, 3));
+      java.util.Collections.shuffle(faultDeck, random);
+    }
+    switch (faultDeck.remove(faultDeck.size() - 1)) {
       case 0 -> {
         int host = 1 + random.nextInt(n);
         note("kill h" + host);
