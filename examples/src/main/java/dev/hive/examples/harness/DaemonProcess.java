@@ -135,20 +135,8 @@ public final class DaemonProcess implements AutoCloseable {
     return "http://127.0.0.1:" + port;
   }
 
-  /** Starts the daemon and waits until its API answers healthy. */
+  /** Starts the daemon and waits until its API answers. */
   public DaemonProcess start() throws IOException {
-    return start(status -> status == 200);
-  }
-
-  /**
-   * Starts the daemon and waits until its API answers at all: healthy or not (503 while the node
-   * knows no leader, e.g. started while most members are down).
-   */
-  public DaemonProcess startAnswering() throws IOException {
-    return start(status -> status > 0);
-  }
-
-  private DaemonProcess start(java.util.function.IntPredicate ready) throws IOException {
     if (!Files.isRegularFile(HIVE_JAR)) {
       throw new IllegalStateException(HIVE_JAR + " is missing: run the integration tests with `mvn verify`, which builds it first");
     }
@@ -159,7 +147,7 @@ public final class DaemonProcess implements AutoCloseable {
         throw new IllegalStateException("the daemon exited with " + process.exitValue() + "; see " + log());
       }
       try {
-        if (ready.test(status("/api/v1/health"))) {
+        if (status("/api/v1/health") == 200) {
           return this;
         }
       } catch (IOException e) {
@@ -168,11 +156,6 @@ public final class DaemonProcess implements AutoCloseable {
       pause(100);
     }
     throw new IllegalStateException("the daemon did not answer on " + api() + " within 90 s; see " + log());
-  }
-
-  /** True while the daemon's process lives. */
-  public boolean isRunning() {
-    return process != null && process.isAlive();
   }
 
   /** Sleeps: a harness polls real processes in real time. */

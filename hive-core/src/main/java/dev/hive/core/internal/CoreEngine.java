@@ -34,15 +34,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.LinkedHashMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import java.util.Map;
 import dev.hive.core.consensus.CommandLog;
 import org.slf4j.Logger;
@@ -132,17 +129,7 @@ public final class CoreEngine implements HiveEngine {
     }
     NodeRecord self = new NodeRecord(nodeId, name, address, cpus, memory, config.labels(), runtimes.names(), config.clock().millis(), config.taints(), false,
         config.vmRuntime().orElse(""));
-    if (commands.state().nodes().containsKey(nodeId)) {
-      // Restarted: the cluster knows this node already, and it runs its workloads from the state
-      // it holds. The update of its record waits for a quorum in the background: a node started
-      // while the group has none (a partition, most members down) must not exit, and take its
-      // vote away from the majority the others are trying to form.
-      ExecutorService registration = Executors.newSingleThreadExecutor(daemon("hive-register"));
-      closeables.add(registration::shutdownNow);
-      registration.execute(() -> submitUntilDone(commands, new Command.RegisterNode(self)));
-    } else {
-      submitWithRetry(commands, new Command.RegisterNode(self));
-    }
+    submitWithRetry(commands, new Command.RegisterNode(self));
 
     EventBus events = new EventBus(Executors.newSingleThreadExecutor(daemon("hive-events")));
     NetworkHealthProber prober = new NetworkHealthProber(Executors.newFixedThreadPool(4, daemon("hive-health")));
@@ -203,26 +190,6 @@ public final class CoreEngine implements HiveEngine {
           Thread.currentThread().interrupt();
           throw e;
         }
-      }
-    }
-  }
-
-  /** Submits until the command is applied or the thread is interrupted (at close). */
-  private static void submitUntilDone(CommandLog commands, Command command) {
-    while (!Thread.currentThread().isInterrupted()) {
-      try {
-        commands.submit(command);
-        return;
-      } catch (UnavailableException e) {
-        log.info("registering this node again: {}; retrying", e.getMessage());
-        try {
-          Thread.sleep(1000);
-        } catch (InterruptedException ie) {
-          return;
-        }
-      } catch (HiveException e) {
-        log.error("the cluster refused this node's updated record: {}", e.getMessage());
-        return;
       }
     }
   }
