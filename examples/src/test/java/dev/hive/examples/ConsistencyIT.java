@@ -40,7 +40,7 @@ class ConsistencyIT {
     Path logs = Path.of("target/consistency-logs").toAbsolutePath();
     try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("data"), logs).start()) {
       cluster.awaitFormed();
-      ConsistencyRun run = new ConsistencyRun(cluster, 5, Duration.ofMinutes(2), Duration.ofSeconds(10), System.nanoTime(), System.out::println);
+      ConsistencyRun run = new ConsistencyRun(cluster, 5, Duration.ofMinutes(2), Duration.ofSeconds(10), ConsistencyRun.seed(), System.out::println);
       ConsistencyRun.Report report = run.run();
       System.out.println("ConsistencyIT: " + report);
       if (!report.valid()) {

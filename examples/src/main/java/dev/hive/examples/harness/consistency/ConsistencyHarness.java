@@ -31,7 +31,7 @@ public final class ConsistencyHarness {
       Path dir = work.resolve("run-" + run);
       try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("data"), dir.resolve("logs")).start()) {
         ConsistencyRun checker = new ConsistencyRun(cluster, 5, Duration.ofMillis((long) (minutes * 60_000)), Duration.ofSeconds(10),
-            System.nanoTime(), System.out::println);
+            ConsistencyRun.seed(), System.out::println);
         cluster.awaitFormed();
         ConsistencyRun.Report report = checker.run();
         reports.add(report);

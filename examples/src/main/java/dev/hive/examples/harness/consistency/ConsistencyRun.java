@@ -86,6 +86,15 @@ public final class ConsistencyRun {
     this.faultEvery = faultEvery;
     this.random = new Random(seed);
     this.log = log;
+    log.accept("seed " + seed + ": -D" + SEED_PROPERTY + "=" + seed + " draws the same faults and the same client operations again");
+  }
+
+  /** Names the seed of a run to draw the same faults and operations again (the timing differs). */
+  public static final String SEED_PROPERTY = "hive.consistency.seed";
+
+  /** The seed given by {@link #SEED_PROPERTY}, or a new one. */
+  public static long seed() {
+    return Long.getLong(SEED_PROPERTY, System.nanoTime());
   }
 
   private long now() {
