@@ -124,8 +124,11 @@ public final class HiveCli implements Runnable {
     boolean runsANode = args.length > 0 && (args[0].equals("daemon") || args[0].equals("demo"));
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", runsANode && args[0].equals("daemon") ? "info" : "warn");
     System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
-    // Ratis and gRPC narrate every election and connection; their warnings are what operators need.
-    System.setProperty("org.slf4j.simpleLogger.log.org.apache.ratis", "warn");
+    // Ratis and gRPC narrate every election and connection; their warnings are what operators
+    // need. A -D on the command line wins (to follow elections and configurations when debugging).
+    if (System.getProperty("org.slf4j.simpleLogger.log.org.apache.ratis") == null) {
+      System.setProperty("org.slf4j.simpleLogger.log.org.apache.ratis", "warn");
+    }
     int code = execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     System.exit(code);
   }
