@@ -266,7 +266,7 @@ public final class ConsistencyRun {
   }
 
   private void note(String fault) {
-    String line = String.format("%7.1f s  %s", now() / 1e9, fault);
+    String line = String.format("%7.1f s  %s  (%s)", now() / 1e9, fault, java.time.LocalTime.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
     synchronized (faults) {
       faults.add(fault);
     }

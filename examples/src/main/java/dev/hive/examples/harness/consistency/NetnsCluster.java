@@ -106,7 +106,9 @@ public final class NetnsCluster implements AutoCloseable {
   public synchronized void startDaemon(int host) throws IOException {
     List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", prefix + host, java(), "-Xmx256m",
         // -Dhive.netns.ratisLog=info: the daemons log Ratis' elections and configuration changes.
-        "-Dorg.slf4j.simpleLogger.log.org.apache.ratis=" + System.getProperty("hive.netns.ratisLog", "warn"), "-jar", DaemonProcess.HIVE_JAR.toString(),
+        "-Dorg.slf4j.simpleLogger.log.org.apache.ratis=" + System.getProperty("hive.netns.ratisLog", "warn"),
+        // Wall-clock times, so that the hosts' logs line up with each other and with the checker's faults.
+        "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS", "-jar", DaemonProcess.HIVE_JAR.toString(),
         "daemon", "--data-dir", dataDir.resolve("h" + host).toString(), "--http-port", "3000", "--port", "7946", "--bind", address(host),
         "--token", TOKEN, "--node-name", "h" + host, "--dns-port", "-1", "--setting", "hive.reconcile.stop-grace=1s"));
     if (host > 1) {
