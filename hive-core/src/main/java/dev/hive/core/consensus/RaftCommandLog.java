@@ -84,8 +84,6 @@ public final class RaftCommandLog implements CommandLog {
   private static final Logger log = LoggerFactory.getLogger(RaftCommandLog.class);
 
   private final String nodeId;
-  /** This node's Raft address, {@code host:port}: a rejoin starts its new server there. */
-  private final String address;
   private final RaftGroupId groupId;
   private final RaftProperties properties;
   private final Parameters parameters;
@@ -95,7 +93,6 @@ public final class RaftCommandLog implements CommandLog {
   /** While this node catches up after a rejoin, the state it had before: its reads and reconciler use it. */
   private volatile ClusterState frozenState;
   private volatile boolean closed;
-  private final Path dir;
   private final java.util.concurrent.atomic.AtomicBoolean rejoining = new java.util.concurrent.atomic.AtomicBoolean();
   private final java.util.concurrent.atomic.AtomicInteger rejoins = new java.util.concurrent.atomic.AtomicInteger();
   private final ExecutorService rejoiner = Executors.newSingleThreadExecutor(r -> {
@@ -135,10 +132,8 @@ public final class RaftCommandLog implements CommandLog {
   /** Where a peer's Raft server listens. */
   public record Peer(String id, String address, boolean voter) {}
 
-  private RaftCommandLog(String nodeId, String address, RaftGroupId groupId, RaftProperties properties, Parameters parameters,
-      RaftServer server, HiveStateMachine stateMachine, Duration writeTimeout, Path dir) {
-    this.dir = dir;
-    this.address = address;
+  private RaftCommandLog(String nodeId, RaftGroupId groupId, RaftProperties properties, Parameters parameters, RaftServer server,
+      HiveStateMachine stateMachine, Duration writeTimeout) {
     stateMachine.onShutdownByGroup(this::scheduleRejoin);
     this.nodeId = nodeId;
     this.groupId = groupId;
@@ -162,13 +157,20 @@ public final class RaftCommandLog implements CommandLog {
   }
 
   /**
-   * Starts this node's Raft server again on empty storage, as a listener of the group it knew:
-   * the group shut the old one down because it no longer has this node as a voter (demoted or
-   * dropped while the node was cut off or down; its first election after the heal got it told to
-   * shut down, and Ratis closed it for good). The leader's appender finds the new server and
-   * sends it the snapshot and log; a leader whose group dropped this node adds it back
-   * (ClusterNode's maintenance). Until the new server has caught up with the state the old one
-   * had, reads (and the reconciler) see that older state, not an empty one.
+   * Starts this node's Raft server again on its own storage: the group shut the old one down
+   * because it no longer has this node as a voter (demoted or dropped while the node was cut off
+   * or down; its first election after the heal got it told to shut down, and Ratis closed it for
+   * good). Its log is kept. It once started again on empty storage instead, and a node that
+   * replays the group's log from the beginning holds, on its way, every configuration the group
+   * ever had: the founder, the only voter of the first entries, elected itself alone while cut
+   * off from the leader after its first batch, and both sides committed writes (a consistency
+   * checker run in CI; RaftRejoinSplitBrainTest). Raft is safe for a follower that trails the
+   * leader, not for one that forgot what it had acknowledged.
+   *
+   * <p>Its first election waits {@link #REJOIN_FIRST_ELECTION}: long enough for the leader to reach
+   * it (or, if the group dropped it, to add it back: ClusterNode's maintenance) before it
+   * campaigns with its old configuration and is told to shut down again. Until it has caught up
+   * with the state the old server had, reads (and the reconciler) see that older state.
    */
   private void rejoin() {
     try {
@@ -177,60 +179,39 @@ public final class RaftCommandLog implements CommandLog {
       }
       HiveStateMachine old = stateMachine;
       frozenState = old.state();
-      List<Peer> known;
-      try {
-        known = configuration();
-      } catch (RuntimeException e) {
-        known = lastConfiguration;
-      }
-      log.warn("the consensus group shut this node's server down (it is no longer a voter); joining it again with empty storage");
+      log.warn("the consensus group shut this node's server down (it is no longer a voter); starting it again on its storage"
+          + " until the leader takes it back");
       try {
         server.close();
       } catch (IOException e) {
         log.debug("closing the shut-down server: {}", e.getMessage());
       }
-      Path groupDir = dir.resolve(groupId.getUuid().toString());
-      if (Files.isDirectory(groupDir)) {
-        Files.move(groupDir, dir.resolveSibling(dir.getFileName() + ".replaced-" + clock.millis()));
-      }
-      List<Peer> initial = rejoinGroup(known, nodeId, address);
+      RaftProperties patient = new RaftProperties(properties);
+      RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(patient, TimeDuration.valueOf(REJOIN_FIRST_ELECTION.toMillis(), TimeUnit.MILLISECONDS));
+      RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(patient,
+          TimeDuration.valueOf(REJOIN_FIRST_ELECTION.toMillis() * 3 / 2, TimeUnit.MILLISECONDS));
       HiveStateMachine next = new HiveStateMachine(clock);
       old.handListenersTo(next);
       next.onShutdownByGroup(this::scheduleRejoin);
-      RaftServer fresh = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf(nodeId)).setStateMachine(next).setProperties(properties)
-          .setParameters(parameters).setGroup(RaftGroup.valueOf(groupId, toRaftPeers(initial))).setOption(RaftStorage.StartupOption.FORMAT)
-          .build();
-      fresh.start();
+      RaftServer again = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf(nodeId)).setStateMachine(next).setProperties(patient)
+          .setParameters(parameters).setOption(RaftStorage.StartupOption.RECOVER).build();
+      again.start();
       stateMachine = next;
-      server = fresh;
+      server = again;
       clientBroken = true;
       rejoins.incrementAndGet();
-      log.info("consensus server started again on empty storage; catching up from the leader");
+      log.info("consensus server started again on its storage; waiting for the leader");
     } catch (IOException | RuntimeException e) {
-      log.error("cannot join the consensus group again: {}; restart this node", e.getMessage(), e);
+      log.error("cannot start the consensus server again: {}; restart this node", e.getMessage(), e);
     } finally {
       rejoining.set(false);
     }
   }
 
-  /**
-   * The group a rejoining server starts with: the peers it knew, and itself as a listener at the
-   * address it was started with. Not the address the configuration gives it: the one it recovered
-   * may be a joint configuration whose new half no longer lists it (a restarted founder of
-   * RestartIT stayed out for good in a CI run because its rejoin looked there and gave up).
-   */
-  static List<Peer> rejoinGroup(List<Peer> known, String nodeId, String address) {
-    List<Peer> group = new ArrayList<>();
-    for (Peer p : known) {
-      if (!p.id().equals(nodeId)) {
-        group.add(p);
-      }
-    }
-    group.add(new Peer(nodeId, address, false));
-    return group;
-  }
+  /** How long a server started again after the group shut it down waits before its first election. */
+  static final Duration REJOIN_FIRST_ELECTION = Duration.ofSeconds(10);
 
-  /** How many times this node's server was started again on empty storage ({@link #rejoin}). */
+  /** How many times this node's server was started again after the group shut it down ({@link #rejoin}). */
   int rejoins() {
     return rejoins.get();
   }
@@ -351,7 +332,7 @@ public final class RaftCommandLog implements CommandLog {
       if (existing && !server.getGroupIds().iterator().hasNext()) {
         throw new HiveException("the Raft storage " + dir + " holds no group; it may be corrupted -- move it away and join again with the token");
       }
-      return new RaftCommandLog(nodeId, address, groupId, p, parameters, server, sm, timing.writeTimeout(), dir);
+      return new RaftCommandLog(nodeId, groupId, p, parameters, server, sm, timing.writeTimeout());
     } catch (IOException e) {
       throw new HiveException("cannot start the consensus server at " + address + " with storage " + dir + ": " + e.getMessage()
           + "; if the storage is corrupted, move it away and join the cluster again", e);
@@ -380,17 +361,8 @@ public final class RaftCommandLog implements CommandLog {
     }
   }
 
-  /** The configuration last read, for a rejoin after the server was closed. */
-  private volatile List<Peer> lastConfiguration = List.of();
-
   /** Returns the group's current configuration: voters then listeners. */
   public List<Peer> configuration() {
-    List<Peer> peers = readConfiguration();
-    lastConfiguration = peers;
-    return peers;
-  }
-
-  private List<Peer> readConfiguration() {
     RaftConfiguration conf = division().getRaftConf();
     List<Peer> peers = new ArrayList<>();
     conf.getCurrentPeers(RaftPeerRole.FOLLOWER).forEach(p -> peers.add(new Peer(p.getId().toString(), p.getAddress(), true)));

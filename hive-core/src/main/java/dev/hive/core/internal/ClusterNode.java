@@ -216,32 +216,12 @@ final class ClusterNode implements AutoCloseable {
     RaftCommandLog.Timing timing = RaftCommandLog.Timing.DEFAULTS;
     List<RaftCommandLog.Peer> initial = new ArrayList<>();
     DiscoveredPeer adder = null;
-    if (raftExists && !created) {
-      // Restarted on its storage: if the group dropped this node (it left) or made it a member
-      // while it was down, its own log still says voter, and its first election gets it told to
-      // shut down (Ratis closes the group of a removed candidate): it would never follow again.
-      // Asked first, the group's configuration decides; with no member answering (a whole
-      // cluster starting again) the storage is used as it is.
-      List<DiscoveredPeer> known = new ArrayList<>(seeds);
-      known.addAll(readPeers(dataDir.resolve(KNOWN_PEERS_FILE), nodeId));
-      List<RaftCommandLog.Peer> current = new ArrayList<>();
-      DiscoveredPeer answered = known.isEmpty() ? null : tryAskForConfiguration(transport, known, current);
-      if (answered != null && current.stream().noneMatch(p -> p.id().equals(nodeId) && p.voter())) {
-        Path aside = dataDir.resolve("raft.replaced-" + config.clock().millis());
-        log.info("the consensus group no longer has this node as a voter; joining it again (old storage moved to {})", aside);
-        try {
-          Files.move(raftDir, aside);
-        } catch (java.io.IOException e) {
-          throw new HiveException("cannot move the old consensus storage " + raftDir + " aside: " + e.getMessage(), e);
-        }
-        raftExists = false;
-        current.removeIf(p -> p.id().equals(nodeId));
-        initial.addAll(current);
-        initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, false));
-        adder = answered;
-      }
-    }
-    if (!raftExists && adder == null) {
+    // A node restarted on its storage keeps it, even when the group dropped it or made it a
+    // member while it was down: its first election then gets it told to shut down, and it starts
+    // again on the same storage until the leader takes it back (RaftCommandLog.rejoin). It once
+    // moved its storage aside on the word of whichever member answered first, which may not yet
+    // know that this node is a voter again: a voter that forgets what it acknowledged breaks Raft.
+    if (!raftExists) {
       if (created || seeds.isEmpty()) {
         initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, true));
       } else {
@@ -483,23 +463,6 @@ final class ClusterNode implements AutoCloseable {
       }
     }
     channel.close();
-  }
-
-  /** Asks each peer once for the group's configuration; returns the one that answered, or null. */
-  private static DiscoveredPeer tryAskForConfiguration(Transport transport, List<DiscoveredPeer> peers, List<RaftCommandLog.Peer> into) {
-    for (DiscoveredPeer peer : peers) {
-      try {
-        JsonNode conf = parse(transport.request(peer, RAFT_CONF, new byte[0], Duration.ofSeconds(3)).get(5, TimeUnit.SECONDS));
-        for (JsonNode p : conf.path("peers")) {
-          into.add(new RaftCommandLog.Peer(p.path("id").asText(), p.path("address").asText(), p.path("voter").asBoolean()));
-        }
-        return peer;
-      } catch (Exception e) {
-        into.clear();
-        log.debug("{} did not tell the consensus configuration: {}", peer, e.getMessage());
-      }
-    }
-    return null;
   }
 
   private static DiscoveredPeer askForConfiguration(Transport transport, List<DiscoveredPeer> seeds, List<RaftCommandLog.Peer> into, Duration timeout) {

@@ -139,22 +139,10 @@ class RaftRestartTest {
     assertThat(d.state().apps().get("web").spec().replicas()).isEqualTo(8);
   }
 
-  /** A rejoin needs no entry for itself in the configuration it knew, which may not list it. */
-  @Test
-  void aRejoiningServerStartsWithTheOthersAndItselfAsAListenerAtItsOwnAddress() {
-    RaftCommandLog.Peer b = new RaftCommandLog.Peer("b", "127.0.0.1:2", true);
-    RaftCommandLog.Peer c = new RaftCommandLog.Peer("c", "127.0.0.1:3", true);
-    RaftCommandLog.Peer aListener = new RaftCommandLog.Peer("a", "127.0.0.1:1", false);
-    assertThat(RaftCommandLog.rejoinGroup(List.of(b, c), "a", "127.0.0.1:1")).containsExactly(b, c, aListener);
-    assertThat(RaftCommandLog.rejoinGroup(List.of(new RaftCommandLog.Peer("a", "127.0.0.1:9", true), b), "a", "127.0.0.1:1"))
-        .containsExactly(b, aListener);
-    assertThat(RaftCommandLog.rejoinGroup(List.of(), "a", "127.0.0.1:1")).containsExactly(aListener);
-  }
-
   /**
    * A voter dropped from the group while it was down (as a SIGTERMed node is, on LEFT), then
    * started on its storage: its first election gets it told to shut down, and it starts again on
-   * empty storage as a listener. Once the leader adds it back, it catches up and follows.
+   * its storage. Once the leader adds it back, it catches up and follows.
    */
   @Test
   void aVoterDroppedWhileDownRejoinsAfterItsRestart() throws Exception {
