@@ -233,6 +233,10 @@ final class ClusterNode implements AutoCloseable {
     closeables.add(raft);
     if (adder != null) {
       awaitAdmission(transport, adder, raft, raftAddress, joinTimeout);
+    } else if (raftExists) {
+      List<DiscoveredPeer> known = new ArrayList<>(seeds);
+      known.addAll(readPeers(dataDir.resolve(KNOWN_PEERS_FILE), nodeId));
+      askToBeTakenBack(transport, known, nodeId, raftAddress);
     }
 
     Map<String, String> fullMeta = new java.util.LinkedHashMap<>(meta);
@@ -490,6 +494,36 @@ final class ClusterNode implements AutoCloseable {
    * configuration reaches this node listing it. The member answers at once (a change can take
    * seconds when many nodes join together), so the ask is repeated while no answer has come.
    */
+  /**
+   * A node restarted on its storage asks the members it knew, in the background, to add it to the
+   * group: a no-op while it is in it; if the group dropped it while it was down (it left), the
+   * leader takes it back at once instead of at its next maintenance round after this node's first
+   * election got it shut down.
+   */
+  private static void askToBeTakenBack(Transport transport, List<DiscoveredPeer> known, String nodeId, String raftAddress) {
+    if (known.isEmpty()) {
+      return;
+    }
+    Thread t = new Thread(() -> {
+      byte[] request;
+      try {
+        request = JSON.writeValueAsBytes(JSON.createObjectNode().put("id", nodeId).put("address", raftAddress));
+      } catch (IOException e) {
+        return;
+      }
+      for (DiscoveredPeer peer : known) {
+        try {
+          transport.request(peer, RAFT_ADD, request, Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+          return;
+        } catch (Exception e) {
+          log.debug("{} did not take the request to add this node back: {}", peer, e.getMessage());
+        }
+      }
+    }, "hive-raft-rejoin-ask");
+    t.setDaemon(true);
+    t.start();
+  }
+
   private static void awaitAdmission(Transport transport, DiscoveredPeer member, RaftCommandLog raft, String raftAddress, Duration timeout) {
     byte[] request;
     try {
