@@ -24,6 +24,8 @@ import org.junit.jupiter.api.Test;
 
 /** The discovery kit, every instance bootstrapped from one plain DHT peer; and from a js-libp2p DHT peer. */
 class Libp2pDiscoveryCompatibilityTest extends DiscoveryCompatibilityKit {
+  /** Keys and node data of every node this class opens; JUnit deletes it after the class. */
+  @org.junit.jupiter.api.io.TempDir static java.nio.file.Path scratch;
   private Host bootstrapHost;
   private Kademlia bootstrapDht;
   private String bootstrap;
@@ -44,7 +46,7 @@ class Libp2pDiscoveryCompatibilityTest extends DiscoveryCompatibilityKit {
 
   static Discovery open(String cluster, String token, String bootstrap) {
     try {
-      return new Libp2pDiscoveryProvider().create(new ProviderConfig(Files.createTempDirectory("hive-libp2p"), cluster, "kit", Clock.systemUTC(),
+      return new Libp2pDiscoveryProvider().create(new ProviderConfig(Files.createTempDirectory(scratch, "libp2p"), cluster, "kit", Clock.systemUTC(),
           Map.of(Discovery.TOKEN_SETTING, token, Libp2pNode.BOOTSTRAP, bootstrap, Libp2pNode.BIND, "127.0.0.1",
               Libp2pDiscovery.INTERVAL, "300ms", Libp2pDiscovery.LOST_AFTER, "2s", Libp2pNode.HEARTBEAT, "300ms")));
     } catch (java.io.IOException e) {

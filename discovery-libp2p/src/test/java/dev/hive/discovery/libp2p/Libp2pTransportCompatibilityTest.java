@@ -23,11 +23,13 @@ import org.junit.jupiter.api.Test;
 
 /** The transport kit over libp2p, and what a node outside the cluster meets. */
 class Libp2pTransportCompatibilityTest extends TransportCompatibilityKit {
+  /** Keys and node data of every node this class opens; JUnit deletes it after the class. */
+  @org.junit.jupiter.api.io.TempDir static java.nio.file.Path scratch;
   private static final String TOKEN = "kit-token-0123456789abcdef";
 
   static Transport open(String nodeId, String cluster, String token) {
     try {
-      return new Libp2pTransportProvider().create(new ProviderConfig(Files.createTempDirectory("hive-libp2p-rpc"), cluster, nodeId, Clock.systemUTC(),
+      return new Libp2pTransportProvider().create(new ProviderConfig(Files.createTempDirectory(scratch, "libp2p-rpc"), cluster, nodeId, Clock.systemUTC(),
           Map.of(Discovery.TOKEN_SETTING, token, Libp2pNode.BIND, "127.0.0.1")));
     } catch (IOException e) {
       throw new IllegalStateException(e);

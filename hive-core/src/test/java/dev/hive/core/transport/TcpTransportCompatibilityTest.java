@@ -24,6 +24,8 @@ import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
 
 class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
+  /** Keys and node data of every node this class opens; JUnit deletes it after the class. */
+  @org.junit.jupiter.api.io.TempDir static java.nio.file.Path scratch;
   private static final JoinToken TOKEN = JoinToken.of("kit-token-0123456789abcdef");
   private ClusterPki ca;
 
@@ -31,13 +33,13 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
   protected Transport open(String nodeId) {
     try {
       if (ca == null) {
-        ca = ClusterPki.createCluster(Files.createTempDirectory("hive-ca"), "kit", "node-a");
+        ca = ClusterPki.createCluster(Files.createTempDirectory(scratch, "ca"), "kit", "node-a");
       }
       if (nodeId.equals("node-a")) {
         return new TcpTransport(nodeId, TlsContexts.member(ca, TOKEN), ca.caCertificate());
       }
       KeyPair keys = ClusterPki.newKeyPair();
-      ClusterPki member = ClusterPki.joined(Files.createTempDirectory("hive-" + nodeId), keys, ca.issue(nodeId, keys.getPublic()), ca.caCertificate(), null);
+      ClusterPki member = ClusterPki.joined(Files.createTempDirectory(scratch, nodeId), keys, ca.issue(nodeId, keys.getPublic()), ca.caCertificate(), null);
       return new TcpTransport(nodeId, TlsContexts.member(member, TOKEN), member.caCertificate());
     } catch (java.io.IOException e) {
       throw new IllegalStateException(e);
@@ -46,7 +48,7 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
 
   @Test
   void aNodeOfAnotherClusterIsRefusedAtTheHandshakeAndReadsNothing() throws Exception {
-    ClusterPki foreign = ClusterPki.createCluster(Files.createTempDirectory("hive-foreign"), "other", "intruder");
+    ClusterPki foreign = ClusterPki.createCluster(Files.createTempDirectory(scratch, "foreign"), "other", "intruder");
     Transport intruder = new TcpTransport("intruder", TlsContexts.member(foreign, null), foreign.caCertificate());
     try {
       assertThatThrownBy(() -> intruder.request(bPeer, "echo", "x".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5)).get(30, TimeUnit.SECONDS))
@@ -117,7 +119,7 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
   void certificatesSurviveAReload() {
     Path dir = null;
     try {
-      dir = Files.createTempDirectory("hive-reload");
+      dir = Files.createTempDirectory(scratch, "reload");
       ClusterPki created = ClusterPki.createCluster(dir, "c", "n1");
       ClusterPki loaded = ClusterPki.load(dir);
       assertThat(loaded.nodeCertificate()).isEqualTo(created.nodeCertificate());
