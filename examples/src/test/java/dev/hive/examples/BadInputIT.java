@@ -14,7 +14,6 @@ import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
@@ -24,12 +23,12 @@ import org.junit.jupiter.api.Test;
 /** Bad input to the CLI and the API is refused with a clear message, and nothing is written. */
 class BadInputIT {
   private static final ObjectMapper MAPPER = new ObjectMapper();
-  private static Path dir;
+  /** The daemon's data dir; JUnit deletes it after the class. */
+  @org.junit.jupiter.api.io.TempDir static Path dir;
   private static DaemonProcess daemon;
 
   @BeforeAll
   static void startDaemon() throws IOException {
-    dir = Files.createTempDirectory("hive-bad-input");
     daemon = new DaemonProcess(dir.resolve("node")).start();
   }
 

@@ -47,7 +47,8 @@ class VmMigrationIT {
   private final ObjectMapper json = new ObjectMapper();
   private final HttpClient http = HttpClient.newHttpClient();
   private final List<DaemonProcess> daemons = new ArrayList<>();
-  private Path dir;
+  /** The daemons' data dirs (VM disks included); JUnit deletes it after the class. */
+  @org.junit.jupiter.api.io.TempDir Path dir;
   private DaemonProcess a;
   private DaemonProcess b;
   private String aId;
@@ -58,7 +59,6 @@ class VmMigrationIT {
     RequiredRuntime.require("libvirtd a", Files.exists(Path.of("/run/hive-libvirt/node-a/run/libvirt-sock")), "its socket is missing");
     RequiredRuntime.require("libvirtd b", Files.exists(Path.of("/run/hive-libvirt/node-b/run/libvirt-sock")), "its socket is missing");
     RequiredRuntime.require("the guest kernel", Files.isRegularFile(KERNEL) && Files.isRegularFile(INITRD), KERNEL + " or " + INITRD + " is missing");
-    dir = Files.createTempDirectory("hive-vm-it");
     a = new DaemonProcess(dir.resolve("a"), vmArgs("a", A, "qemu+tcp://127.0.0.1:16501/system")).start();
     daemons.add(a);
     String token = a.cli("cluster", "token").out().strip();
