@@ -557,9 +557,42 @@ public final class RaftCommandLog implements CommandLog {
 
   /**
    * Sets the voters and listeners (leader only): used to replace dead voters by live members.
+   * A peer that changes role (listener to voter or back) leaves the group in one change and comes
+   * back with its new role in the next: Ratis 3.3.0 builds a new leader's senders from both halves
+   * of a joint configuration and finds such a peer twice, so a leader elected before the change
+   * committed threw in its constructor and stayed "not ready" for good, and the group took no write
+   * again (checker runs; RaftRestartTest.aGroupWhoseLeaderDiesWhilePromotingAListenerStillTakesWrites).
+   *
+   * @throws UnavailableException when the group does not take a change within the write timeout
    */
   public void setConfiguration(List<Peer> expected, List<Peer> peers) {
-    // Compare-and-set: a join that lands meanwhile must not be undone by a change computed before it.
+    Set<String> changingRole = new java.util.HashSet<>();
+    for (Peer before : expected) {
+      for (Peer after : peers) {
+        if (before.id().equals(after.id()) && before.voter() != after.voter()) {
+          changingRole.add(after.id());
+        }
+      }
+    }
+    if (changingRole.isEmpty()) {
+      compareAndSet(expected, peers);
+      return;
+    }
+    List<Peer> without = peers.stream().filter(p -> !changingRole.contains(p.id())).toList();
+    compareAndSet(expected, without);
+    List<Peer> promoted = peers.stream().filter(p -> changingRole.contains(p.id()) && p.voter()).toList();
+    if (!promoted.isEmpty()) {
+      List<Peer> withPromoted = new ArrayList<>(without);
+      withPromoted.addAll(promoted);
+      compareAndSet(without, withPromoted);
+    }
+    // A demoted voter is usually one that does not answer: it comes back as a listener when the
+    // leader can reach it, in the background (a joiner's way in), without holding this change.
+    peers.stream().filter(p -> changingRole.contains(p.id()) && !p.voter()).forEach(p -> requestAdd(p.id(), p.address()));
+  }
+
+  /** One configuration change, if the group's configuration is still {@code expected}: a join that lands meanwhile is not undone. */
+  private void compareAndSet(List<Peer> expected, List<Peer> peers) {
     List<RaftPeer> curVoters = new ArrayList<>();
     List<RaftPeer> curListeners = new ArrayList<>();
     split(expected, curVoters, curListeners);

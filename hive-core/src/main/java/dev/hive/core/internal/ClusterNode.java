@@ -615,8 +615,10 @@ final class ClusterNode implements AutoCloseable {
       RaftCommandLog.Peer promoted = spares.remove(0);
       newVoters.add(new RaftCommandLog.Peer(promoted.id(), promoted.address(), true));
       if (dead != null) {
+        // Out of the group, not made a listener: a role change is two changes (setConfiguration),
+        // and the second, adding a node that does not answer, would time out. When it is alive
+        // again, the maintenance above adds it back.
         newVoters.remove(dead);
-        spares.add(new RaftCommandLog.Peer(dead.id(), dead.address(), false));
       }
       changed = true;
     }

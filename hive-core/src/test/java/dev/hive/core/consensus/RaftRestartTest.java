@@ -165,6 +165,39 @@ class RaftRestartTest {
   }
 
   /**
+   * A listener promoted while the leader cannot commit the change (two of four nodes down), then
+   * the leader lost. Ratis 3.3.0 builds a new leader's senders from both halves of the joint
+   * configuration in its log, where the promoted node is a listener in one and a voter in the
+   * other: found twice, the new leader throws in its constructor, stays "not ready" for good, and
+   * the group takes no write again. Hive changes a role in two changes, so no joint configuration
+   * holds a node twice.
+   */
+  @Test
+  void aGroupWhoseLeaderDiesWhilePromotingAListenerStillTakesWrites() throws Exception {
+    List<RaftCommandLog> group = formThree();
+    RaftCommandLog a = group.get(0);
+    RaftCommandLog b = group.get(1);
+    RaftCommandLog c = group.get(2);
+    RaftCommandLog d = join(a, "d");
+    for (RaftCommandLog down : List.of(c, d)) {
+      down.close();
+      logs.remove(down);
+    }
+    List<RaftCommandLog.Peer> conf = a.configuration();
+    List<RaftCommandLog.Peer> dPromoted = conf.stream().map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals("d"))).toList();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.setConfiguration(conf, dPromoted))
+        .isInstanceOf(dev.hive.api.UnavailableException.class);
+    a.close();
+    logs.remove(a);
+    restart(c, false);
+    restart(d, false);
+
+    await().atMost(ELECTION).until(() -> b.leaderId() != null);
+    b.submit(new Command.ScaleApp("web", 11));
+    assertThat(b.state().apps().get("web").spec().replicas()).isEqualTo(11);
+  }
+
+  /**
    * Nodes that came in by an installed snapshot, and have taken snapshots of their own since (one
    * each time they stop), restart from their newest one: once 1024 entries are past the last purge,
    * Ratis deletes the closed log segments up to the snapshot. A rolling restart of the group, three
