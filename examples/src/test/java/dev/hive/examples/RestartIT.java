@@ -106,8 +106,11 @@ class RestartIT {
     first.terminate();
     first.start();
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> alive(first) == 3 && first.status("/api/v1/health") == 200);
-    // While it was away (LEFT), its slot was placed again on another node; back, it stops the copy it ran.
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> healthy(first) == 3 && appPids().size() == 3);
+    // While it was away (LEFT), its slot was placed again on another node; back, it stops the copy it
+    // ran. Settled once the instances the cluster lists are the processes running, for 3 s: three
+    // healthy processes alone can still be the founder's copy before the other node starts its own.
+    await().atMost(Duration.ofSeconds(60)).during(Duration.ofSeconds(3)).ignoreExceptions()
+        .until(() -> healthy(first) == 3 && appPids().size() == 3 && listedPids(first).equals(appPids()));
     Set<Long> pids = appPids();
     long fourth = join("n4", first, token);
     System.out.println("RestartIT: n4 joined the restarted founder in " + fourth + " ms");
@@ -138,6 +141,17 @@ class RestartIT {
     System.out.println("RestartIT: n5 joined the restarted cluster in " + fifth + " ms");
     assertThat(fifth).as("ms until every node lists n5 ALIVE").isLessThan(JOIN.toMillis());
     assertThat(appPids()).isEqualTo(pids);
+  }
+
+  /** The pids of the app's instances as the cluster lists them. */
+  private Set<Long> listedPids(DaemonProcess d) throws IOException {
+    Set<Long> pids = new java.util.HashSet<>();
+    for (JsonNode i : json(d, "app", "containers")) {
+      if (i.path("pid").isNumber()) {
+        pids.add(i.path("pid").asLong());
+      }
+    }
+    return pids;
   }
 
   private int healthy(DaemonProcess d) throws IOException {

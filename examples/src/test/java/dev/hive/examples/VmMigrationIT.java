@@ -48,7 +48,7 @@ class VmMigrationIT {
   private final HttpClient http = HttpClient.newHttpClient();
   private final List<DaemonProcess> daemons = new ArrayList<>();
   /** The daemons' data dirs (VM disks included); JUnit deletes it after the class. */
-  @org.junit.jupiter.api.io.TempDir Path dir;
+  @org.junit.jupiter.api.io.TempDir static Path dir;
   private DaemonProcess a;
   private DaemonProcess b;
   private String aId;
