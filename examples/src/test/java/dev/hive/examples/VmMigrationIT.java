@@ -144,12 +144,21 @@ class VmMigrationIT {
   @Order(2)
   void anIdleGuestMovesLiveWithinAHundredMillisecondsOfDowntime() throws Exception {
     assertThat(a.cli("vm", "create", "--name", "it-idle", "--memory", "256M", "--node", "a").code()).isZero();
-    JsonNode live = migrate("it-idle", "b", "live", "--max-downtime", "100");
-    assertThat(live.path("state").asText()).as(live.toString()).isEqualTo("SUCCEEDED");
-    System.out.println("VmMigrationIT: idle 256 MiB guest LIVE downtime " + live.path("downtimeMs").asLong() + " ms in " + live.path("totalMs").asLong() + " ms");
-    assertThat(live.path("downtimeMs").asLong()).isBetween(0L, 100L);
-    assertThat(a.cli("vm", "rm", "--name", "it-idle").code()).isZero();
-    assertThat(virsh(B, "list", "--all", "--name")).doesNotContain("it-idle");
+    boolean removed = false;
+    try {
+      JsonNode live = migrate("it-idle", "b", "live", "--max-downtime", "100");
+      assertThat(live.path("state").asText()).as(live.toString()).isEqualTo("SUCCEEDED");
+      System.out.println("VmMigrationIT: idle 256 MiB guest LIVE downtime " + live.path("downtimeMs").asLong() + " ms in " + live.path("totalMs").asLong() + " ms");
+      assertThat(live.path("downtimeMs").asLong()).isBetween(0L, 100L);
+      assertThat(a.cli("vm", "rm", "--name", "it-idle").code()).isZero();
+      removed = true;
+      assertThat(virsh(B, "list", "--all", "--name")).doesNotContain("it-idle");
+    } finally {
+      if (!removed) {
+        // A failure here must not leave the guest for the next test to find.
+        a.cli("vm", "rm", "--name", "it-idle");
+      }
+    }
   }
 
   @Test
