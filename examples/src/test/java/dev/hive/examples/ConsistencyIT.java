@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Not in the suite yet ({@code -Dhive.it.consistency=true} runs it). The three Raft-level causes of
  * an earlier CI failure (two leaders on both sides of a 2/3 partition, a node stuck behind for
  * minutes, a group left without a working leader) are fixed, each with its test
- * (RaftRejoinSplitBrainTest, RaftOverlappingAppendsTest, RaftRestartTest), and two clean-clone CI
+ * (RaftRestartTest.aFounderRejoiningOnEmptyStorageNeverLeadsAGroupOfItsOwn, RaftOverlappingAppendsTest, RaftRestartTest), and two clean-clone CI
  * runs since found no lost, resurrected, doubly applied or non-linearizable write; but the second
  * found one app with a wrong instance count after convergence (a SIGKILLed node restarted twice
  * in the run). Issue 24's closing note has the evidence.

@@ -164,7 +164,7 @@ public final class RaftCommandLog implements CommandLog {
    * replays the group's log from the beginning holds, on its way, every configuration the group
    * ever had: the founder, the only voter of the first entries, elected itself alone while cut
    * off from the leader after its first batch, and both sides committed writes (a consistency
-   * checker run in CI; RaftRejoinSplitBrainTest). Raft is safe for a follower that trails the
+   * checker run in CI; RaftRestartTest.aFounderRejoiningOnEmptyStorageNeverLeadsAGroupOfItsOwn). Raft is safe for a follower that trails the
    * leader, not for one that forgot what it had acknowledged.
    *
    * <p>Its first election waits {@link #REJOIN_FIRST_ELECTION}: long enough for the leader to reach
