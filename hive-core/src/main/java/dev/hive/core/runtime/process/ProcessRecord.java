@@ -13,7 +13,10 @@ import java.util.Map;
 final class ProcessRecord {
   public String id;
   public String command;
+  /** 0 while the process is being started: the record is written first, so a later agent finds it by {@link #launch}. */
   public long pid;
+  /** A token unique to this start, in the process's environment as {@code HIVE_WORKLOAD_LAUNCH}. */
+  public String launch;
   /** The process's start time from the kernel, in epoch milliseconds. */
   public long processStartMillis;
   public long startedAtMillis;

@@ -48,6 +48,11 @@ import org.slf4j.LoggerFactory;
  * (so that stopping it reaches every process it started), with its working directory under
  * {@code work/<id>}, stdout and stderr appended to {@code logs/<id>.log} (rotated once past the
  * size limit), and its record in {@code workloads/<id>.json} for adoption by a later agent.
+ *
+ * <p>The record is written before the process starts, with a token that also goes into the
+ * process's environment ({@code HIVE_WORKLOAD_LAUNCH}): an agent killed after the kernel started
+ * the process but before it learnt its pid leaves a record by which the next agent finds the
+ * process in {@code /proc}, instead of a process nobody knows of.
  */
 final class ProcessRuntime implements WorkloadRuntime {
   private static final Logger log = LoggerFactory.getLogger(ProcessRuntime.class);
@@ -63,6 +68,9 @@ final class ProcessRuntime implements WorkloadRuntime {
 
   private static final Path SETSID = findOnPath("setsid");
 
+  /** The environment variable that carries a start's token (see the class comment). */
+  static final String LAUNCH_VARIABLE = "HIVE_WORKLOAD_LAUNCH";
+
   private final Path workloadsDir;
   private final Path logsDir;
   private final Path workDir;
@@ -75,6 +83,8 @@ final class ProcessRuntime implements WorkloadRuntime {
   private final ScheduledExecutorService housekeeping;
   /** Once closed, a later agent owns the records: this object writes nothing more. */
   private volatile boolean closed;
+  /** Runs between the process's start and the record of its pid: a test stands an agent killed there in. */
+  Runnable afterSpawn = () -> {};
 
   /** One workload: its record, and the handle to its process while it runs. */
   private static final class Tracked {
@@ -144,6 +154,9 @@ final class ProcessRuntime implements WorkloadRuntime {
     record.command = spec.command();
     record.labels = new HashMap<>(spec.labels());
     record.ports = spec.ports();
+    record.launch = java.util.UUID.randomUUID().toString();
+    record.groupLeader = SETSID != null;
+    record.running = true;
     try {
       if (existing != null) {
         // A restart in place: the log goes on (it tells why the last run ended).
@@ -174,15 +187,22 @@ final class ProcessRuntime implements WorkloadRuntime {
         pb.environment().put("PORT_" + port.name().toUpperCase(java.util.Locale.ROOT).replace('-', '_'), Integer.toString(port.hostPort()));
       }
       pb.environment().put("HIVE_WORKLOAD_ID", id);
+      pb.environment().put(LAUNCH_VARIABLE, record.launch);
       pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
       pb.redirectErrorStream(true);
       pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
-      Process process = pb.start();
+      save(record);
+      Process process;
+      try {
+        process = pb.start();
+      } catch (IOException e) {
+        Files.deleteIfExists(workloadsDir.resolve(id + ".json"));
+        throw e;
+      }
+      afterSpawn.run();
       record.pid = process.pid();
-      record.groupLeader = SETSID != null;
       record.processStartMillis = process.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
       record.startedAtMillis = System.currentTimeMillis();
-      record.running = true;
       Tracked t = new Tracked(record);
       t.child = process;
       t.handle = process.toHandle();
@@ -525,17 +545,20 @@ final class ProcessRuntime implements WorkloadRuntime {
         if (!r.running) {
           continue;
         }
-        Optional<ProcessHandle> alive = ProcessHandle.of(r.pid).filter(ProcessHandle::isAlive).filter(h -> sameProcess(h, r));
+        if (r.pid == 0 && findLaunched(r)) {
+          save(r);
+        }
+        Optional<ProcessHandle> alive = r.pid == 0 ? Optional.empty() : ProcessHandle.of(r.pid).filter(ProcessHandle::isAlive).filter(h -> sameProcess(h, r));
         if (alive.isPresent()) {
           t.handle = alive.get();
           alive.get().onExit().thenAccept(h -> exited(t, OptionalInt.empty(), "exited while adopted; its exit code is unknown to a non-parent"));
           log.info("adopted workload {} (pid {})", r.id, r.pid);
         } else {
           r.running = false;
-          r.reason = "ended while no agent watched it; exit code unknown";
+          r.reason = r.pid == 0 ? "its agent stopped while starting it, and it is not running" : "ended while no agent watched it; exit code unknown";
           // Its leftovers share its group id, which the kernel does not hand out while they live;
           // but if the pid is in use again, that process and its group are somebody else's.
-          if (r.groupLeader && ProcessHandle.of(r.pid).isEmpty()) {
+          if (r.groupLeader && r.pid > 0 && ProcessHandle.of(r.pid).isEmpty()) {
             signalGroup(r.pid, "KILL");
           }
           cgroups.remove(r.id);
@@ -545,6 +568,61 @@ final class ProcessRuntime implements WorkloadRuntime {
     } catch (IOException e) {
       throw new HiveException("process runtime: cannot read " + workloadsDir + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Completes the record of a start its agent did not see through: the process whose environment
+   * holds the start's token and whose parent's does not (the shell, or the program it exec'd).
+   *
+   * @return false when there is none: the start did not get as far as the process
+   */
+  private static boolean findLaunched(ProcessRecord r) {
+    byte[] token = (LAUNCH_VARIABLE + "=" + r.launch).getBytes(StandardCharsets.UTF_8);
+    java.util.Set<Long> launched = new java.util.HashSet<>();
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).forEach(p -> {
+        try {
+          if (r.launch != null && containsVariable(Files.readAllBytes(p.resolve("environ")), token)) {
+            launched.add(Long.parseLong(p.getFileName().toString()));
+          }
+        } catch (IOException | RuntimeException e) {
+          // Ended meanwhile, or not ours to read.
+        }
+      });
+    } catch (IOException e) {
+      log.warn("cannot look for workload {} in /proc: {}", r.id, e.getMessage());
+      return false;
+    }
+    for (long pid : launched) {
+      Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+      if (handle.isPresent() && !handle.get().parent().map(ProcessHandle::pid).map(launched::contains).orElse(false)) {
+        r.pid = pid;
+        r.processStartMillis = handle.get().info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+        r.startedAtMillis = r.processStartMillis;
+        log.info("found workload {} (pid {}), started by an agent that stopped before it recorded the pid", r.id, pid);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** True when a NUL-separated environment block holds {@code variable} (NAME=value) as one of its entries. */
+  private static boolean containsVariable(byte[] environ, byte[] variable) {
+    outer:
+    for (int i = 0; i + variable.length <= environ.length; i++) {
+      if (i > 0 && environ[i - 1] != 0) {
+        continue;
+      }
+      for (int j = 0; j < variable.length; j++) {
+        if (environ[i + j] != variable[j]) {
+          continue outer;
+        }
+      }
+      if (i + variable.length == environ.length || environ[i + variable.length] == 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** True when {@code handle} is the very process the record describes, not a reuse of its pid. */

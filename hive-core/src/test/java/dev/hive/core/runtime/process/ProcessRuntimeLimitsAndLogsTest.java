@@ -111,4 +111,54 @@ class ProcessRuntimeLimitsAndLogsTest {
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
   }
+
+  /** Stands for the SIGKILL of the agent at the point where it throws. */
+  private static final class AgentKilled extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+  }
+
+  @Test
+  void aProcessWhoseAgentWasKilledBeforeItRecordedThePidIsAdoptedByTheNextAgent() {
+    open(Map.of());
+    // A marker in its command line, to kill it even where no agent finds it.
+    String seconds = "600." + System.nanoTime() % 1_000_000;
+    ((ProcessRuntime) runtime).afterSpawn = () -> {
+      throw new AgentKilled();
+    };
+    try {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> runtime.start(WorkloadSpec.builder(id).command("sleep " + seconds).label("app", "a").build()))
+          .isInstanceOf(AgentKilled.class);
+      runtime.close();
+      open(Map.of());
+      // The process the first agent started is this agent's to stop, and nothing else runs.
+      List<WorkloadStatus> listed = runtime.list(Map.of("app", "a"));
+      assertThat(listed).as("the workload whose start the killed agent did not record").hasSize(1);
+      WorkloadStatus status = listed.get(0);
+      assertThat(status.state()).isEqualTo(WorkloadStatus.State.RUNNING);
+      long pid = status.pid().orElseThrow();
+      assertThat(ProcessHandle.of(pid).orElseThrow().info().commandLine().orElse("")).contains(seconds);
+      runtime.stop(id, Duration.ofSeconds(5));
+      assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive)).isEmpty();
+    } finally {
+      ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains("sleep " + seconds)).forEach(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  @Test
+  void aStartThatNeverReachedTheKernelLeavesAnEndedRecord() throws Exception {
+    open(Map.of());
+    runtime.start(WorkloadSpec.builder(id).command("sleep 600").build());
+    runtime.stop(id, Duration.ofSeconds(5));
+    runtime.close();
+    // What an agent killed after writing the record but before the process started leaves.
+    Path record = dir.resolve("workloads").resolve(id + ".json");
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode tree = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(record.toFile());
+    tree.put("pid", 0).put("running", true).put("launch", UUID.randomUUID().toString());
+    json.writeValue(record.toFile(), tree);
+    open(Map.of());
+    WorkloadStatus status = runtime.inspect(id).orElseThrow();
+    assertThat(status.state()).isEqualTo(WorkloadStatus.State.EXITED);
+    assertThat(status.reason()).contains("stopped while starting it");
+  }
 }
