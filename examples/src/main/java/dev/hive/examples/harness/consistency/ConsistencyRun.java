@@ -442,7 +442,51 @@ public final class ConsistencyRun {
       }
       Thread.sleep(500);
     } while (System.nanoTime() < giveUp);
+    describeSlots();
     return result;
+  }
+
+  /** Says which apps and processes are off, and what each node's events say of them, for a failing run. */
+  private void describeSlots() {
+    Answer apps = call(1, "GET", "/api/v1/apps?consistent=true", null, null);
+    Answer instances = call(1, "GET", "/api/v1/instances", null, null);
+    log.accept("desired: " + (apps.status() == 200 ? replicas(apps.body()) : apps.status()));
+    Set<String> listed = new TreeSet<>();
+    if (instances.status() == 200) {
+      for (JsonNode i : instances.body()) {
+        listed.add(i.path("id").asText());
+        log.accept("listed: " + i.path("id").asText() + " slot " + i.path("app").asText() + "/" + i.path("ordinal").asInt() + " on "
+            + i.path("node").asText() + " " + i.path("state").asText() + " pid " + i.path("pid").asText() + ": " + i.path("reason").asText());
+      }
+    }
+    for (long pid : DaemonProcess.livePidsWithEnv(appMark)) {
+      String env = "";
+      try {
+        env = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "environ")), java.nio.charset.StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        // Gone meanwhile.
+      }
+      String instance = envValue(env, "HIVE_INSTANCE");
+      log.accept("process " + pid + ": instance " + instance + " of node " + envValue(env, "HIVE_NODE") + (listed.contains(instance) ? "" : ", NOT LISTED"));
+    }
+    for (int h = 1; h <= cluster.size(); h++) {
+      Answer events = call(h, "GET", "/api/v1/events", null, null);
+      try {
+        Files.createDirectories(cluster.logs());
+        Files.writeString(cluster.logs().resolve("events-h" + h + ".json"), events.body() == null ? "" : events.body().toPrettyString());
+      } catch (IOException e) {
+        log.accept("cannot save the events of h" + h + ": " + e.getMessage());
+      }
+    }
+  }
+
+  private static String envValue(String environ, String name) {
+    for (String kv : environ.split("\0")) {
+      if (kv.startsWith(name + "=")) {
+        return kv.substring(name.length() + 1);
+      }
+    }
+    return "?";
   }
 
   private int[] countSlots() {

@@ -84,6 +84,11 @@ public final class NetnsCluster implements AutoCloseable {
     return this;
   }
 
+  /** Returns the directory of the daemons' logs. */
+  public Path logs() {
+    return logs;
+  }
+
   public int size() {
     return size;
   }
