@@ -127,9 +127,6 @@ public final class Reconciler {
       }
     }
     for (InstanceRecord r : records.values()) {
-      if (!r.state.isRunning()) {
-        continue;
-      }
       Optional<WorkloadStatus> status;
       try {
         status = inspect(r);
@@ -137,6 +134,11 @@ public final class Reconciler {
         continue;
       }
       if (status.isPresent() && status.get().state() == WorkloadStatus.State.RUNNING) {
+        if (!r.state.isRunning()) {
+          // A start that reached the runtime after the last record of it (pending, or failed
+          // before a retry): the agent before this one stopped before it wrote the start down.
+          markStarted(r, status.get(), status.get().startedAt().map(Instant::toEpochMilli).orElse(clock.millis()));
+        }
         r.pid = status.get().pid().isPresent() ? status.get().pid().getAsLong() : null;
         // Health is checked afresh; until then it counts as starting.
         if (r.state != InstanceState.RUNNING) {
@@ -527,15 +529,7 @@ public final class Reconciler {
     boolean restart = r.everStarted;
     try {
       WorkloadStatus status = runtime.start(w.build());
-      r.everStarted = true;
-      r.pid = status.pid().isPresent() ? status.pid().getAsLong() : null;
-      r.startedAtMillis = now;
-      r.exitCode = null;
-      r.nextStartAtMillis = null;
-      r.healthPasses = 0;
-      r.healthFailures = 0;
-      r.nextCheckAtMillis = now;
-      r.probe = null;
+      markStarted(r, status, now);
       if (restart) {
         r.restarts++;
         emit(HiveEvent.Type.INSTANCE_RESTARTED, r, "restart " + r.restarts + (r.pid != null ? ", pid " + r.pid : ""));
@@ -549,6 +543,19 @@ public final class Reconciler {
       setState(r, InstanceState.FAILED, "cannot start: " + e.getMessage());
       scheduleRestart(r, spec, true, now);
     }
+  }
+
+  /** Notes that the instance's workload started at {@code startedAt}: its health is checked afresh. */
+  private static void markStarted(InstanceRecord r, WorkloadStatus status, long startedAt) {
+    r.everStarted = true;
+    r.pid = status.pid().isPresent() ? status.pid().getAsLong() : null;
+    r.startedAtMillis = startedAt;
+    r.exitCode = null;
+    r.nextStartAtMillis = null;
+    r.healthPasses = 0;
+    r.healthFailures = 0;
+    r.nextCheckAtMillis = startedAt;
+    r.probe = null;
   }
 
   private void assignHostPorts(InstanceRecord r, AppSpec spec) {

@@ -51,6 +51,10 @@ final class FakeRuntime implements WorkloadRuntime {
     if (failStarts) {
       throw new HiveException("cannot start " + spec.id() + " (test)");
     }
+    if (workloads.containsKey(spec.id()) && workloads.get(spec.id()).state() == WorkloadStatus.State.RUNNING) {
+      // As the real runtimes do: one workload per id.
+      throw new dev.hive.api.ConflictException("workload " + spec.id() + " is already running (test)");
+    }
     started.add(spec.id());
     WorkloadStatus s = new WorkloadStatus(spec.id(), WorkloadStatus.State.RUNNING, OptionalLong.of(nextPid++), OptionalInt.empty(), null, spec.labels(), spec.ports(), "");
     workloads.put(spec.id(), s);

@@ -14,6 +14,7 @@ import dev.hive.core.state.Command;
 import dev.hive.core.state.NodeRecord;
 import dev.hive.core.state.StateMachine;
 import dev.hive.core.storage.memory.InMemoryStore;
+import dev.hive.spi.WorkloadSpec;
 import dev.hive.spi.WorkloadStatus;
 import java.time.Duration;
 import java.time.Instant;
@@ -334,6 +335,24 @@ class ReconcilerTest {
     assertThat(runtime.started).hasSize(4);
     assertThat(runtime.running()).isEqualTo(3);
     assertThat(states()).containsOnly(InstanceState.HEALTHY);
+  }
+
+  @Test
+  void aStartTheLastAgentDidNotRecordIsAdoptedNotStartedAgain() {
+    runtime.failNextStartWith = "cannot start (test)";
+    deploy(web(1).build());
+    reconciler.tick();
+    InstanceRecord failed = only(0);
+    assertThat(failed.state).isEqualTo(InstanceState.FAILED);
+    // Its retry reached the runtime, and the agent stopped before it recorded the start.
+    runtime.start(WorkloadSpec.builder(failed.id).command("serve").build());
+    reconciler = newReconciler();
+    clock.advance(Duration.ofSeconds(1));
+    reconciler.tick();
+    reconciler.tick();
+    assertThat(runtime.started).hasSize(1);
+    assertThat(only(0).state).isEqualTo(InstanceState.HEALTHY);
+    assertThat(events).filteredOn(e -> e.type() == HiveEvent.Type.INSTANCE_ADOPTED).hasSize(1);
   }
 
   /** What the leader does between reconcile passes: restart steps, placement. */
