@@ -144,6 +144,7 @@ public final class RaftCommandLog implements CommandLog {
     this.writeTimeout = writeTimeout;
     lagWatch.scheduleWithFixedDelay(this::sampleLeaderIndex, 1, 1, TimeUnit.SECONDS);
     lagWatch.scheduleWithFixedDelay(this::reconnectSilentFollowers, 1, 1, TimeUnit.SECONDS);
+    lagWatch.scheduleWithFixedDelay(this::reattachAbandonedListeners, 1, 1, TimeUnit.SECONDS);
   }
 
   private void scheduleRejoin() {
@@ -253,6 +254,59 @@ public final class RaftCommandLog implements CommandLog {
       }
     } catch (RuntimeException e) {
       log.debug("reconnect check: {}", e.getMessage());
+    }
+  }
+
+  /** How long a listener may go without a log appender on the leader before it is taken out and added back. */
+  static final Duration ABANDONED_LIMIT = Duration.ofSeconds(3);
+  private final Map<String, Long> abandonedSince = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * On the leader: takes out and adds back a listener the leader sends nothing to. Ratis 3.3.0
+   * (and its master) marks a peer caught up after a configuration change only if it is a voter
+   * ({@code containsInConf} checks the voters), so a listener stays "bootstrapping" for good; when
+   * a later change fails its staging (a new peer that does not answer in time), the leader stops
+   * the log appender of every peer not caught up -- every listener -- and never starts them
+   * again: their state stopped following the log (the formation runs' nodes stuck at a few
+   * members). A peer has an appender again only by coming back into the configuration.
+   */
+  private void reattachAbandonedListeners() {
+    try {
+      org.apache.ratis.proto.RaftProtos.RoleInfoProto role = division().getInfo().getRoleInfoProto();
+      RaftConfiguration conf = division().getRaftConf();
+      if (!role.hasLeaderInfo() || !conf.getPreviousPeers(RaftPeerRole.LISTENER).isEmpty() || !conf.getPreviousPeers().isEmpty()) {
+        abandonedSince.clear();
+        return;
+      }
+      Set<String> sentTo = new java.util.HashSet<>();
+      role.getLeaderInfo().getFollowerInfoList().forEach(f -> sentTo.add(f.getId().getId().toStringUtf8()));
+      long now = System.nanoTime();
+      List<Peer> abandoned = new ArrayList<>();
+      Set<String> listeners = new java.util.HashSet<>();
+      for (RaftPeer listener : conf.getCurrentPeers(RaftPeerRole.LISTENER)) {
+        String id = listener.getId().toString();
+        listeners.add(id);
+        if (sentTo.contains(id)) {
+          abandonedSince.remove(id);
+        } else if (now - abandonedSince.computeIfAbsent(id, x -> now) >= ABANDONED_LIMIT.toNanos()) {
+          abandoned.add(new Peer(id, listener.getAddress(), false));
+        }
+      }
+      abandonedSince.keySet().retainAll(listeners);
+      if (abandoned.isEmpty()) {
+        return;
+      }
+      log.warn("the leader sends nothing to {} any more (Ratis stopped their log appenders when a configuration change failed): taking them out"
+          + " of the group and adding them back", abandoned.stream().map(Peer::id).toList());
+      Set<String> ids = new java.util.HashSet<>(abandoned.stream().map(Peer::id).toList());
+      List<Peer> current = configuration();
+      compareAndSet(current, current.stream().filter(p -> !ids.contains(p.id())).toList());
+      abandoned.forEach(p -> {
+        abandonedSince.remove(p.id());
+        requestAdd(p.id(), p.address());
+      });
+    } catch (RuntimeException e) {
+      log.debug("abandoned listener check: {}", e.getMessage());
     }
   }
 

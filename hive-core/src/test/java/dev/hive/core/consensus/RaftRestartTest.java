@@ -89,6 +89,40 @@ class RaftRestartTest {
     assertThat(a.state()).isEqualTo(b.state());
   }
 
+  /**
+   * Ratis stops the log appender of every listener when a configuration change fails its staging
+   * (it never marks a listener caught up): here, adding a peer that never answers. The leader
+   * must notice that it sends a listener nothing and bring it back, or the listener's state
+   * stops following the log for good.
+   */
+  @Test
+  void aListenerKeepsFollowingAfterAConfigurationChangeFailed() throws Exception {
+    RaftCommandLog a = found("a");
+    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
+    a.submit(new Command.DeployApp(StateMachineTest.web(2), 0));
+    RaftCommandLog b = join(a, "b");
+    // A listener that never starts: the change's staging fails for want of an answer.
+    List<RaftCommandLog.Peer> before = a.configuration();
+    List<RaftCommandLog.Peer> withGhost = new ArrayList<>(before);
+    withGhost.add(new RaftCommandLog.Peer("ghost", address("ghost"), false));
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> a.setConfiguration(before, withGhost))).as("adding a peer that never answers").isNotNull();
+    await().atMost(ELECTION).until(() -> a.configuration().equals(before));
+    long stoppedAt = System.nanoTime();
+    for (int i = 3; i <= 9; i++) {
+      a.submit(new Command.ScaleApp("web", i));
+    }
+    await().atMost(ELECTION).until(() -> b.state().equals(a.state()));
+    System.out.printf("[RaftRestartTest] the listener the leader had stopped sending to had the state again %.1f s later%n",
+        (System.nanoTime() - stoppedAt) / 1e9);
+    assertThat(b.state().apps().get("web").spec().replicas()).isEqualTo(9);
+  }
+
+  /** True while the leader has a log appender for {@code id}. */
+  private static boolean sendsTo(RaftCommandLog leader, String id) {
+    return division(leader).getInfo().getRoleInfoProto().getLeaderInfo().getFollowerInfoList().stream()
+        .anyMatch(f -> f.getId().getId().toStringUtf8().equals(id));
+  }
+
   @Test
   void aRestartedLeaderFollowsTheNewOneSoon() throws Exception {
     List<RaftCommandLog> group = formThree();
