@@ -301,17 +301,10 @@ class RaftRestartTest {
    */
   @Test
   void aFounderRejoiningOnEmptyStorageNeverLeadsAGroupOfItsOwn() throws Exception {
-    RaftCommandLog a = found("a");
-    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
-    a.submit(new Command.DeployApp(StateMachineTest.web(2), 0));
-    RaftCommandLog b = join(a, "b");
-    RaftCommandLog c = join(a, "c");
-    for (String promoted : List.of("b", "c")) {
-      a.setConfiguration(a.configuration(), a.configuration().stream()
-          .map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals(promoted))).toList());
-    }
-    a.submit(new Command.ScaleApp("web", 3));
-    await().atMost(Duration.ofSeconds(10)).until(() -> applied(b) == applied(a) && applied(c) == applied(a));
+    List<RaftCommandLog> group = formThree();
+    RaftCommandLog a = group.get(0);
+    RaftCommandLog b = group.get(1);
+    RaftCommandLog c = group.get(2);
     // The next leader's appenders send one entry a request: a batch may end anywhere.
     for (RaftCommandLog n : List.of(b, c)) {
       RaftServerConfigKeys.Log.Appender.setBufferElementLimit(properties(n), 1);
