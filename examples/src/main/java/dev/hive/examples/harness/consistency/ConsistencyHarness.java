@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs the consistency checker: {@code runs} runs of {@code minutes} each, on a fresh 5-node
@@ -27,9 +28,23 @@ public final class ConsistencyHarness {
     }
     Path work = Files.createTempDirectory("hive-consistency");
     List<ConsistencyRun.Report> reports = new ArrayList<>();
+    // A run stopped with Ctrl-C or SIGTERM still removes its daemons, workloads and namespaces.
+    AtomicReference<NetnsCluster> current = new AtomicReference<>();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      NetnsCluster cluster = current.get();
+      if (cluster != null) {
+        try {
+          cluster.close();
+        } catch (Exception e) {
+          System.err.println("could not remove the run's cluster: " + e);
+        }
+      }
+    }, "consistency-cleanup"));
     for (int run = 1; run <= runs; run++) {
       Path dir = work.resolve("run-" + run);
-      try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("data"), dir.resolve("logs")).start()) {
+      try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("data"), dir.resolve("logs"))) {
+        current.set(cluster);
+        cluster.start();
         ConsistencyRun checker = new ConsistencyRun(cluster, 5, Duration.ofMillis((long) (minutes * 60_000)), Duration.ofSeconds(10),
             ConsistencyRun.seed(), System.out::println);
         cluster.awaitFormed();
