@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.apache.ratis.grpc.GrpcTlsConfig;
 
 /**
@@ -35,7 +36,7 @@ import org.apache.ratis.grpc.GrpcTlsConfig;
  * as well as the leader (clients alternate), returning once applied on the submitting node.
  *
  * <pre>
- * java -Dorg.slf4j.simpleLogger.defaultLogLevel=off -cp benchmarks/target/benchmarks.jar dev.hive.benchmarks.CommitThroughputHarness [SECONDS]
+ * java -Dorg.slf4j.simpleLogger.defaultLogLevel=off -cp benchmarks/target/benchmarks.jar dev.hive.benchmarks.CommitThroughputHarness [SECONDS [ROUNDS]]
  * </pre>
  */
 public final class CommitThroughputHarness {
@@ -48,20 +49,21 @@ public final class CommitThroughputHarness {
   }
 
   public static void main(String[] args) throws Exception {
-    int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+    int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+    int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
     Path dir = Files.createTempDirectory("hive-commit-bench");
     try (Store store = new SqliteStoreProvider().create(new ProviderConfig(dir.resolve("local"), "bench", "n1", Clock.systemUTC(), Map.of()))) {
-      LocalCommandLog local = new LocalCommandLog(store, 1024);
+      LocalCommandLog local = new LocalCommandLog(store, LocalCommandLog.SNAPSHOT_EVERY);
       prepare(local);
       for (int clients : new int[] {1, 64}) {
-        print("local (SQLite)", clients, measure(List.of(local), clients, seconds));
+        measure("local (SQLite)", List.of(local), clients, seconds, rounds, () -> 0L);
       }
     }
     List<RaftCommandLog> raft = threeVoters(dir);
     try {
       prepare(raft.get(0));
       for (int clients : new int[] {1, 64}) {
-        print("raft, 3 voters", clients, measure(new ArrayList<>(raft), clients, seconds));
+        measure("raft, 3 voters", new ArrayList<>(raft), clients, seconds, rounds, raft.get(0)::appliedIndex);
       }
     } finally {
       raft.forEach(RaftCommandLog::close);
@@ -100,16 +102,43 @@ public final class CommitThroughputHarness {
     return logs;
   }
 
-  private record Result(long commands, double seconds, long[] latenciesNanos) {}
+  private record Result(long commands, double seconds, long[] latenciesNanos, double cores) {
+    double perSecond() {
+      return commands / seconds;
+    }
+  }
 
-  /** Runs {@code clients} threads submitting scales for {@code seconds}, after a warm-up of a third of that. */
-  private static Result measure(List<? extends CommandLog> nodes, int clients, int seconds) throws Exception {
-    run(nodes, clients, Math.max(1, seconds / 3));
-    return run(nodes, clients, seconds);
+  /**
+   * Runs {@code clients} threads submitting scales for {@code seconds}, once to warm up, then
+   * {@code rounds} times, printing each round and the median round. The warm-up is as long as a
+   * round: for the first 20 s or so, C2 compiling gRPC, Netty, Ratis and Jackson took most of a
+   * core, and a 10 s run measured that (1 client, 1.85 cores busy for 150 commands/s). Rounds,
+   * because runs of the same build differed by up to a third (64 clients: 4,235 to 5,647/s).
+   */
+  private static void measure(String what, List<? extends CommandLog> nodes, int clients, int seconds, int rounds, LongSupplier logIndex)
+      throws Exception {
+    run(nodes, clients, seconds);
+    List<Result> results = new ArrayList<>();
+    long commands = 0;
+    long entriesBefore = logIndex.getAsLong();
+    for (int round = 1; round <= rounds; round++) {
+      Result r = run(nodes, clients, seconds);
+      results.add(r);
+      commands += r.commands();
+      print(what + " #" + round, clients, r);
+    }
+    results.sort(java.util.Comparator.comparingDouble(Result::perSecond));
+    print(what + " median", clients, results.get(results.size() / 2));
+    long entries = logIndex.getAsLong() - entriesBefore;
+    if (entries > 0) {
+      // Ratis adds a metadata entry (the commit index) after commits: one client makes two entries per command.
+      System.out.printf("%-22s %3d clients: %.1f commands per log entry%n", what, clients, (double) commands / entries);
+    }
   }
 
   private static Result run(List<? extends CommandLog> nodes, int clients, int seconds) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(clients);
+    long cpuBefore = processCpuNanos();
     long start = System.nanoTime();
     long end = start + TimeUnit.SECONDS.toNanos(seconds);
     List<Future<long[]>> futures = new ArrayList<>();
@@ -136,16 +165,22 @@ public final class CommitThroughputHarness {
       all.add(f.get());
     }
     double elapsed = (System.nanoTime() - start) / 1e9;
+    double cores = (processCpuNanos() - cpuBefore) / 1e9 / elapsed;
     pool.shutdown();
     long[] merged = all.stream().flatMapToLong(Arrays::stream).sorted().toArray();
-    return new Result(merged.length, elapsed, merged);
+    return new Result(merged.length, elapsed, merged, cores);
+  }
+
+  /** CPU time of this whole process (every voter, every client), to tell a saturated run from one that waits. */
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   private static void print(String what, int clients, Result r) {
     long[] l = r.latenciesNanos();
     double p50 = l.length == 0 ? Double.NaN : l[l.length / 2] / 1e6;
     double p99 = l.length == 0 ? Double.NaN : l[Math.min(l.length - 1, (int) (l.length * 0.99))] / 1e6;
-    System.out.printf("%-16s %3d clients: %8.0f commands/s, p50 %6.2f ms, p99 %7.2f ms (%d commands in %.1f s)%n", what, clients,
-        r.commands() / r.seconds(), p50, p99, r.commands(), r.seconds());
+    System.out.printf("%-22s %3d clients: %8.0f commands/s, p50 %6.2f ms, p99 %7.2f ms (%d commands in %.1f s, %.2f cores busy)%n", what,
+        clients, r.perSecond(), p50, p99, r.commands(), r.seconds(), r.cores());
   }
 }

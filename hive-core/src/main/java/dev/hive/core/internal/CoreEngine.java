@@ -107,7 +107,7 @@ public final class CoreEngine implements HiveEngine {
         log.info("created cluster '{}'; other nodes join it with --seeds {}:{} --token {}", config.clusterName(), address, clusterNode.port, clusterNode.token.value());
       }
     } else {
-      LocalCommandLog local = new LocalCommandLog(store, 64);
+      LocalCommandLog local = new LocalCommandLog(store, LocalCommandLog.SNAPSHOT_EVERY);
       closeables.add(local);
       commands = local;
     }
