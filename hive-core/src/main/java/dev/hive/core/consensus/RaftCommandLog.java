@@ -280,7 +280,7 @@ public final class RaftCommandLog implements CommandLog {
       }
       Set<String> sentTo = new java.util.HashSet<>();
       role.getLeaderInfo().getFollowerInfoList().forEach(f -> sentTo.add(f.getId().getId().toStringUtf8()));
-      long now = System.nanoTime();
+      long now = clock.millis();
       List<Peer> abandoned = new ArrayList<>();
       Set<String> listeners = new java.util.HashSet<>();
       for (RaftPeer listener : conf.getCurrentPeers(RaftPeerRole.LISTENER)) {
@@ -288,7 +288,7 @@ public final class RaftCommandLog implements CommandLog {
         listeners.add(id);
         if (sentTo.contains(id)) {
           abandonedSince.remove(id);
-        } else if (now - abandonedSince.computeIfAbsent(id, x -> now) >= ABANDONED_LIMIT.toNanos()) {
+        } else if (now - abandonedSince.computeIfAbsent(id, x -> now) >= ABANDONED_LIMIT.toMillis()) {
           abandoned.add(new Peer(id, listener.getAddress(), false));
         }
       }

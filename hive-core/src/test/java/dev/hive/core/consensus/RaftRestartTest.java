@@ -117,12 +117,6 @@ class RaftRestartTest {
     assertThat(b.state().apps().get("web").spec().replicas()).isEqualTo(9);
   }
 
-  /** True while the leader has a log appender for {@code id}. */
-  private static boolean sendsTo(RaftCommandLog leader, String id) {
-    return division(leader).getInfo().getRoleInfoProto().getLeaderInfo().getFollowerInfoList().stream()
-        .anyMatch(f -> f.getId().getId().toStringUtf8().equals(id));
-  }
-
   @Test
   void aRestartedLeaderFollowsTheNewOneSoon() throws Exception {
     List<RaftCommandLog> group = formThree();
