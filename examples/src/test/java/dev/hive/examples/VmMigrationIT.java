@@ -146,7 +146,9 @@ class VmMigrationIT {
     assertThat(a.cli("vm", "create", "--name", "it-idle", "--memory", "256M", "--node", "a").code()).isZero();
     boolean removed = false;
     try {
-      JsonNode live = migrate("it-idle", "b", "live", "--max-downtime", "100");
+      // QEMU's max-downtime bounds its estimate of the RAM left to copy, not the device state or a
+      // busy host's scheduling; CI saw 101 ms with a 100 ms target. Aim at half the bound.
+      JsonNode live = migrate("it-idle", "b", "live", "--max-downtime", "50");
       assertThat(live.path("state").asText()).as(live.toString()).isEqualTo("SUCCEEDED");
       System.out.println("VmMigrationIT: idle 256 MiB guest LIVE downtime " + live.path("downtimeMs").asLong() + " ms in " + live.path("totalMs").asLong() + " ms");
       assertThat(live.path("downtimeMs").asLong()).isBetween(0L, 100L);
