@@ -69,6 +69,9 @@ public final class ApiServer implements AutoCloseable {
       if (body.length == 0) {
         throw new InvalidSpecException("body", "empty; send a JSON object");
       }
+      if (!BrowserGuard.mediaType(contentType).equals("application/json")) {
+        throw new InvalidSpecException("Content-Type", "'" + contentType + "' is not JSON; send the body with Content-Type: application/json");
+      }
       try {
         JsonNode node = mapper.readTree(body);
         if (node == null || !node.isObject()) {
@@ -76,8 +79,9 @@ public final class ApiServer implements AutoCloseable {
         }
         return node;
       } catch (JsonProcessingException e) {
-        throw new InvalidSpecException("body", "malformed JSON at line " + e.getLocation().getLineNr() + ", column "
-            + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+        // A limit of the parser (nesting deeper than 1,000, a number too long) has no location.
+        String at = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+        throw new InvalidSpecException("body", "malformed JSON" + at + ": " + e.getOriginalMessage());
       } catch (IOException e) {
         throw new InvalidSpecException("body", "unreadable: " + e.getMessage());
       }
@@ -104,20 +108,24 @@ public final class ApiServer implements AutoCloseable {
 
   private final HttpServer server;
   private final ExecutorService pool;
+  private final BrowserGuard browserGuard;
   private final ObjectMapper mapper = new ObjectMapper();
   private final List<Route> routes = new ArrayList<>();
 
-  private ApiServer(HttpServer server, ExecutorService pool) {
+  private ApiServer(HttpServer server, ExecutorService pool, BrowserGuard browserGuard) {
     this.server = server;
     this.pool = pool;
+    this.browserGuard = browserGuard;
   }
 
   /**
    * Starts the API for {@code cluster} on {@code host}:{@code port} (0 for any free port).
    *
+   * @param allowedHosts the names besides IP literals and {@code localhost} that requests may carry
+   *     as their Host
    * @throws UnavailableException if the port cannot be bound
    */
-  public static ApiServer start(LocalCluster cluster, String host, int port) {
+  public static ApiServer start(LocalCluster cluster, String host, int port, java.util.Set<String> allowedHosts) {
     HttpServer server;
     try {
       server = HttpServer.create(new InetSocketAddress(host, port), 64);
@@ -135,7 +143,7 @@ public final class ApiServer implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    ApiServer api = new ApiServer(server, pool);
+    ApiServer api = new ApiServer(server, pool, new BrowserGuard(allowedHosts));
     new ApiRoutes(cluster, api.mapper).register(api);
     new ServiceRoutes(cluster, api.mapper).register(api);
     new MetricsRoutes(cluster, api.mapper).register(api);
@@ -198,7 +206,17 @@ public final class ApiServer implements AutoCloseable {
   }
 
   private Response dispatch(HttpExchange exchange) throws IOException {
-    String path = exchange.getRequestURI().getPath();
+    com.sun.net.httpserver.Headers headers = exchange.getRequestHeaders();
+    String length = headers.getFirst("Content-Length");
+    boolean hasBody = headers.containsKey("Transfer-Encoding") || (length != null && !length.trim().equals("0"));
+    java.util.Optional<BrowserGuard.Refusal> refusal =
+        browserGuard.check(headers.getFirst("Host"), headers.getFirst("Origin"), headers.getFirst("Content-Type"), hasBody);
+    if (refusal.isPresent()) {
+      return error(refusal.get().status(), refusal.get().reason(), refusal.get().field());
+    }
+    // Routes match the raw path and each parameter is decoded once: decoding the whole path first
+    // turned %2F into a separator, and decoding again turned %252F into one.
+    String path = exchange.getRequestURI().getRawPath();
     if (path.length() > 1 && path.endsWith("/")) {
       path = path.substring(0, path.length() - 1);
     }
@@ -215,7 +233,7 @@ public final class ApiServer implements AutoCloseable {
       }
       Map<String, String> params = new HashMap<>();
       for (int i = 0; i < route.names().size(); i++) {
-        params.put(route.names().get(i), URLDecoder.decode(m.group(i + 1), StandardCharsets.UTF_8));
+        params.put(route.names().get(i), decodeSegment(m.group(i + 1)));
       }
       byte[] body = readBody(exchange.getRequestBody());
       String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
@@ -252,11 +270,47 @@ public final class ApiServer implements AutoCloseable {
     }
     for (String pair : raw.split("&")) {
       int eq = pair.indexOf('=');
-      String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-      String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-      query.put(key, value);
+      try {
+        String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+        String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+        query.put(key, value);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidSpecException("query", "'" + pair + "' is not URL-encoded: " + e.getMessage());
+      }
     }
     return query;
+  }
+
+  /**
+   * Decodes the percent escapes of one path segment ({@code +} stays a plus: that is a query's
+   * convention, not a path's).
+   *
+   * @throws InvalidSpecException if an escape is not two hex digits or the bytes are not UTF-8
+   */
+  static String decodeSegment(String raw) {
+    if (raw.indexOf('%') < 0) {
+      return raw;
+    }
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(raw.length());
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      if (c != '%') {
+        bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+        continue;
+      }
+      int hi = i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
+      int lo = i + 2 < raw.length() ? Character.digit(raw.charAt(i + 2), 16) : -1;
+      if (hi < 0 || lo < 0) {
+        throw new InvalidSpecException("path", "'" + raw + "' has a bad escape at " + i + ": a % must be followed by two hex digits (%25 for %)");
+      }
+      bytes.write(hi * 16 + lo);
+      i += 2;
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes.toByteArray())).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new InvalidSpecException("path", "'" + raw + "' does not decode to UTF-8 text");
+    }
   }
 
   Response error(int status, String message, String field) {

@@ -166,11 +166,33 @@ public final class CoreEngine implements HiveEngine {
         "node " + self.name() + " (" + nodeId + ") on " + dataDir));
     cluster.startLoop(base.duration("hive.reconcile.interval", Duration.ofMillis(250)));
     if (config.httpPort() >= 0) {
-      ApiServer api = ApiServer.start(cluster, config.httpHost(), config.httpPort());
+      ApiServer api = ApiServer.start(cluster, config.httpHost(), config.httpPort(), apiHostNames(base, address));
       closeables.add(api);
       cluster.setApiUrl(api.url());
     }
     return cluster;
+  }
+
+  /**
+   * The names a request may carry as its Host besides IP literals and localhost: this host's name,
+   * the node's advertised name and what {@code hive.api.allowed-hosts} lists (comma-separated).
+   */
+  private static java.util.Set<String> apiHostNames(ProviderConfig config, String advertised) {
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    names.add(advertised);
+    try {
+      names.add(java.net.InetAddress.getLocalHost().getHostName());
+    } catch (java.io.IOException e) {
+      // A host without a resolvable name is reached by address.
+    }
+    config.setting("hive.api.allowed-hosts").ifPresent(list -> {
+      for (String name : list.split(",")) {
+        if (!name.isBlank()) {
+          names.add(name.trim());
+        }
+      }
+    });
+    return names;
   }
 
   /** The first write after a start waits for a leader: a restarted group elects one within seconds. */
