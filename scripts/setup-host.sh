@@ -8,6 +8,7 @@
 #   prometheus_client     a real parser of the /metrics text format (python3-prometheus-client)
 #   rsync                 the baseline the transfer benchmark compares against (an rsync daemon on loopback)
 #   socat                 the consistency checker reaches each namespaced host's loopback-only API through it
+#   curl, setpriv         the security tests call the API as another user (nobody), as an attacker on the host would
 # Re-running it is harmless. Needs root (or sudo) only when something must be installed.
 set -euo pipefail
 
@@ -22,6 +23,8 @@ command -v dig >/dev/null 2>&1 || need+=(bind9-dnsutils)
 /usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 || need+=(python3-prometheus-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 # js-libp2p peers for discovery-libp2p's interop tests (the tests run `npm ci` from a pinned lock file).
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)

@@ -17,14 +17,15 @@ final class ApiClient {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final ObjectMapper mapper = new ObjectMapper();
   private final String requestId;
+  private final ApiCredentials.Token token;
 
-  ApiClient(String base) {
-    this(base, null);
-  }
-
-  /** A client whose writes carry {@code requestId} as their Idempotency-Key (none when null). */
-  ApiClient(String base, String requestId) {
+  /**
+   * A client whose writes carry {@code requestId} as their Idempotency-Key (none when null) and
+   * that authenticates with {@code token}.
+   */
+  ApiClient(String base, String requestId, ApiCredentials.Token token) {
     this.requestId = requestId;
+    this.token = token;
     try {
       URI uri = URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
       if (uri.getScheme() == null || uri.getHost() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))) {
@@ -87,8 +88,22 @@ final class ApiClient {
 
   private Response exchange(HttpRequest.Builder request) {
     try {
-      HttpResponse<byte[]> response = http.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofByteArray());
+      request.timeout(Duration.ofSeconds(60));
+      if (token.chosen()) {
+        request.setHeader("Authorization", "Bearer " + token.secret());
+      }
+      HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+      if (response.statusCode() == 401 && !token.chosen() && token.secret() != null) {
+        // The API did not take this user as its owner: try the token found in a data dir. A 401
+        // comes before any handler runs, so sending a write again cannot apply it twice.
+        response = http.send(request.setHeader("Authorization", "Bearer " + token.secret()).build(), HttpResponse.BodyHandlers.ofByteArray());
+      }
       JsonNode body = response.body().length == 0 ? mapper.createObjectNode() : mapper.readTree(response.body());
+      if (response.statusCode() == 401) {
+        String error = body.path("error").asText("HTTP 401");
+        throw new CliException(error + (token.secret() == null ? "; pass --api-token or set $" + ApiCredentials.API_TOKEN_ENV
+            : " (token from " + token.source() + ")"));
+      }
       return new Response(response.statusCode(), body);
     } catch (ConnectException e) {
       throw new CliException("cannot reach the Hive API at " + base + ": connection refused; start a node with `hive daemon` or pass --api URL");

@@ -39,6 +39,7 @@ import picocli.CommandLine.Spec;
       HiveCli.Join.class,
       HiveCli.ClusterCommand.class,
       HiveCli.CommandCommand.class,
+      TokenCommand.class,
       Demo.class,
       CommandLine.HelpCommand.class
     })
@@ -53,6 +54,10 @@ public final class HiveCli implements Runnable {
       + " same id, a write applies at most once; `hive command status ID` tells its outcome")
   String requestId;
 
+  @Option(names = "--api-token", scope = ScopeType.INHERIT, description = "the API token (default: $HIVE_API_TOKEN; else, if the API asks"
+      + " for one, the api-token file of $HIVE_DATA_DIR or ~/.hive when you can read it)")
+  String apiToken;
+
   @Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -61,7 +66,7 @@ public final class HiveCli implements Runnable {
   }
 
   ApiClient client() {
-    return new ApiClient(api, requestId);
+    return new ApiClient(api, requestId, ApiCredentials.find(apiToken, System.getenv()));
   }
 
   @Command(name = "command", description = "Writes by their request id.", subcommands = {CommandCommand.Status.class})
@@ -185,8 +190,16 @@ public final class HiveCli implements Runnable {
         + " the same on every node (default: ${DEFAULT-VALUE})")
     String transport;
 
-    @Option(names = "--token", description = "the cluster's join token (a first node without one generates it)")
+    @Option(names = "--token", description = "the cluster's join token (a first node without one generates it); visible in `ps` to every"
+        + " user: prefer --token-file or $HIVE_JOIN_TOKEN")
     String token;
+
+    @Option(names = "--env-inherit", description = "process workloads inherit this daemon's environment (default: only PATH, HOME, USER,"
+        + " LOGNAME, LANG, LC_ALL, TZ, TMPDIR and their own --env: the daemon's may hold secrets)")
+    boolean envInherit;
+
+    @Option(names = "--token-file", description = "a file holding the cluster's join token, e.g. a copy of a member's DATA_DIR/tls/token")
+    Path tokenFile;
 
     @Option(names = "--label", description = "a node label KEY=VALUE for placement constraints (repeatable)")
     List<String> labels = new ArrayList<>();
@@ -236,8 +249,9 @@ public final class HiveCli implements Runnable {
       if (discovery != null) {
         builder.discovery(discovery);
       }
-      if (token != null) {
-        builder.joinToken(token);
+      String joinToken = ApiCredentials.joinToken(token, tokenFile, System.getenv(), root.err());
+      if (joinToken != null) {
+        builder.joinToken(joinToken);
       }
       if (bootstrapExpect != null) {
         if (discovery == null || "seeds".equals(discovery) || !seeds.isEmpty()) {
@@ -288,6 +302,9 @@ public final class HiveCli implements Runnable {
       builder.setting("hive.dns.domain", dnsDomain);
       builder.setting("hive.proxy.balancing", dev.hive.core.service.ServiceProxy.Balancing.parse(proxyBalancing).name().toLowerCase(java.util.Locale.ROOT)
           .replace('_', '-'));
+      if (envInherit) {
+        builder.setting("hive.process.env-inherit", "true");
+      }
       keyValues("--setting", "KEY=VALUE", settings, builder::setting);
       Cluster cluster = builder.start();
       CountDownLatch stopped = new CountDownLatch(1);
@@ -297,9 +314,22 @@ public final class HiveCli implements Runnable {
       }, "hive-shutdown"));
       root.out().println("hive node " + cluster.localNode().name() + " (" + cluster.localNode().id() + ") serving " + cluster.apiUrl()
           + "; cluster port " + port + "; data dir " + builder.config().dataDir());
-      if (cluster instanceof dev.hive.core.internal.LocalCluster local && local.createdCluster()) {
-        root.out().println("created cluster '" + clusterName + "'. Join token: " + local.joinToken().orElse("?"));
-        root.out().println("other nodes join with: hive daemon --seeds " + cluster.localNode().address() + ":" + port + " --token " + local.joinToken().orElse("?"));
+      Path data = builder.config().dataDir();
+      if (cluster instanceof dev.hive.core.internal.LocalCluster local) {
+        if (local.createdCluster()) {
+          // The join token stays in its file: this output may end in a log that others read.
+          root.out().println("created cluster '" + clusterName + "'; its join token is in " + data.resolve("tls").resolve("token")
+              + " (`hive cluster token` prints it)");
+          root.out().println("other nodes join with: hive daemon --seeds " + cluster.localNode().address() + ":" + port
+              + " --token-file FILE (a copy of that file)");
+        }
+        local.newBootstrapApiToken().ifPresent(secret -> {
+          root.out().println("the API's admin token is in " + data.resolve(dev.hive.core.security.ApiTokens.BOOTSTRAP_FILE)
+              + " (readable by you only); `hive` finds it there, other clients send it as Authorization: Bearer TOKEN");
+          if (System.console() != null) {
+            root.out().println("admin token (shown once): " + secret);
+          }
+        });
       }
       root.out().flush();
       try {

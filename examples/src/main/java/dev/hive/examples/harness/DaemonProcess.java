@@ -117,13 +117,31 @@ public final class DaemonProcess implements AutoCloseable {
       // Several daemons share this host: each its own DNS port (`hive node info` shows which).
       command.addAll(List.of("--dns-port", "0"));
     }
-    command.addAll(extraArgs);
+    for (int i = 0; i < extraArgs.size(); i++) {
+      // The join token goes in the environment, as the README advises: on the command line every
+      // user of the host sees it in `ps`.
+      if (extraArgs.get(i).equals("--token") && i + 1 < extraArgs.size()) {
+        i++;
+      } else {
+        command.add(extraArgs.get(i));
+      }
+    }
     return command;
+  }
+
+  /** The daemon's environment: this JVM's, with the join token its args named. */
+  private ProcessBuilder processBuilder() {
+    ProcessBuilder pb = new ProcessBuilder(command());
+    int at = extraArgs.indexOf("--token");
+    if (at >= 0 && at + 1 < extraArgs.size()) {
+      pb.environment().put("HIVE_JOIN_TOKEN", extraArgs.get(at + 1));
+    }
+    return pb;
   }
 
   /** Runs the daemon expecting it to refuse to start; returns its exit code and output. */
   public CliResult startExpectingFailure(Duration within) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command()).redirectErrorStream(true).start();
+    Process p = processBuilder().redirectErrorStream(true).start();
     if (!p.waitFor(within.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new AssertionError("the daemon kept running; expected it to refuse to start");
@@ -140,7 +158,7 @@ public final class DaemonProcess implements AutoCloseable {
     if (!Files.isRegularFile(HIVE_JAR)) {
       throw new IllegalStateException(HIVE_JAR + " is missing: run the integration tests with `mvn verify`, which builds it first");
     }
-    process = new ProcessBuilder(command()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile())).start();
+    process = processBuilder().redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile())).start();
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {

@@ -36,12 +36,13 @@ final class ApiRoutes {
   }
 
   void register(ApiServer api) {
-    api.route("GET", "/api/v1/health", r -> health());
-    api.route("GET", "/health", r -> health());
+    String healthRole = api.security().openHealth() ? ApiServer.OPEN : "read";
+    api.route("GET", "/api/v1/health", healthRole, r -> health());
+    api.route("GET", "/health", healthRole, r -> health());
     api.route("GET", "/api/v1/nodes", r -> ok(nodes()));
     api.route("GET", "/api/v1/node", r -> ok(nodeInfo()));
     api.route("GET", "/api/v1/nodes/{id}", r -> ok(nodeInfo(r.params().get("id"))));
-    api.route("POST", "/api/v1/nodes/{id}/drain", this::drain);
+    api.route("POST", "/api/v1/nodes/{id}/drain", "admin", this::drain);
     api.route("GET", "/api/v1/apps", r -> {
       consistent(r);
       return ok(apps());
@@ -65,13 +66,13 @@ final class ApiRoutes {
     api.route("GET", "/api/v1/instances/{id}", r -> ok(instance(cluster.instance(r.params().get("id")))));
     api.route("GET", "/api/v1/instances/{id}/logs", this::logs);
     api.route("GET", "/api/v1/events", r -> ok(events()));
-    api.route("GET", "/api/v1/cluster/token", r -> {
+    api.route("GET", "/api/v1/cluster/token", "admin", r -> {
       ObjectNode o = mapper.createObjectNode();
       o.put("token", cluster.joinToken().orElseThrow(() -> new dev.hive.api.NotFoundException(
           "this node holds no join token: it runs alone (start it with --port) or joined without one")));
       return ok(o);
     });
-    api.route("POST", "/api/v1/cluster/join", this::join);
+    api.route("POST", "/api/v1/cluster/join", "admin", this::join);
     api.route("GET", "/api/v1/commands/{id}", r -> ok(commandStatus(r.params().get("id"))));
   }
 

@@ -4,8 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.hive.api.ConflictException;
 import dev.hive.api.HiveException;
 import dev.hive.api.InvalidSpecException;
@@ -15,8 +13,6 @@ import dev.hive.api.UnavailableException;
 import dev.hive.api.WriteOptions;
 import dev.hive.core.internal.LocalCluster;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The REST API on the JDK's HTTP server: JSON in and out, errors as {@code {"error", "field",
+ * The REST API: JSON in and out, errors as {@code {"error", "field",
  * "status"}} with a 4xx naming the field at fault. Routes are in {@link ApiRoutes}.
  */
 public final class ApiServer implements AutoCloseable {
@@ -104,35 +100,73 @@ public final class ApiServer implements AutoCloseable {
     Response handle(Request request);
   }
 
-  private record Route(String method, Pattern pattern, List<String> names, Handler handler) {}
+  /**
+   * @param role the role a caller needs: read, operate or admin; {@link #OPEN} for none
+   */
+  private record Route(String method, Pattern pattern, List<String> names, String role, Handler handler) {}
 
-  private final HttpServer server;
-  private final ExecutorService pool;
-  private final BrowserGuard browserGuard;
-  private final ObjectMapper mapper = new ObjectMapper();
-  private final List<Route> routes = new ArrayList<>();
+  /** The role of a route anyone who reaches the API may call. */
+  static final String OPEN = "";
 
-  private ApiServer(HttpServer server, ExecutorService pool, BrowserGuard browserGuard) {
-    this.server = server;
-    this.pool = pool;
-    this.browserGuard = browserGuard;
+  /**
+   * Who may call the API and under which names.
+   *
+   * @param allowedHosts names besides IP literals and {@code localhost} that requests may carry as Host
+   * @param trustLocalOwner whether a loopback caller running as the daemon's user or root acts as admin
+   * @param openHealth whether {@code /health} answers without a token
+   * @param openMetrics whether {@code /metrics} answers without a token
+   */
+  public record Security(java.util.Set<String> allowedHosts, boolean trustLocalOwner, boolean openHealth, boolean openMetrics) {
+    public Security {
+      allowedHosts = java.util.Set.copyOf(allowedHosts);
+    }
   }
 
   /**
-   * Starts the API for {@code cluster} on {@code host}:{@code port} (0 for any free port).
+   * One request as a front end read it, before its body: what the checks and routes need.
    *
-   * @param allowedHosts the names besides IP literals and {@code localhost} that requests may carry
-   *     as their Host
+   * @param header looks a header up by name (case-insensitive), null when absent
+   */
+  record Incoming(String method, String rawPath, String rawQuery, java.util.function.Function<String, String> header,
+      InetSocketAddress remote, InetSocketAddress local) {}
+
+  /** An answer with its bytes and the headers it adds. */
+  record Reply(int status, String contentType, byte[] bytes, Map<String, String> headers) {}
+
+  /** The HTTP server that carries the API. */
+  interface Front extends AutoCloseable {
+    /** The address it listens on. */
+    InetSocketAddress address();
+
+    @Override
+    void close();
+  }
+
+  private final ExecutorService pool;
+  private final BrowserGuard browserGuard;
+  private final Security security;
+  private final LocalCluster cluster;
+  private final java.util.OptionalInt ownUid = dev.hive.core.security.PeerCredentials.ownUid();
+  private final ObjectMapper mapper = new ObjectMapper();
+  private final List<Route> routes = new ArrayList<>();
+  private volatile Front front;
+
+  private ApiServer(ExecutorService pool, LocalCluster cluster, Security security) {
+    this.pool = pool;
+    this.cluster = cluster;
+    this.security = security;
+    this.browserGuard = new BrowserGuard(security.allowedHosts());
+  }
+
+  /**
+   * Starts the API for {@code cluster} on {@code host}:{@code port} (0 for any free port), on
+   * Jetty; {@code jdk} serves it on the JDK's HTTP server instead, which only the benchmark that
+   * compares the two uses.
+   *
+   * @param security who may call it and under which names
    * @throws UnavailableException if the port cannot be bound
    */
-  public static ApiServer start(LocalCluster cluster, String host, int port, java.util.Set<String> allowedHosts) {
-    HttpServer server;
-    try {
-      server = HttpServer.create(new InetSocketAddress(host, port), 64);
-    } catch (IOException e) {
-      throw new UnavailableException("cannot serve the REST API on " + host + ":" + port + ": " + e.getMessage()
-          + "; is another daemon running? choose another port with --http-port", e);
-    }
+  public static ApiServer start(LocalCluster cluster, String host, int port, Security security, boolean jdk) {
     // Writes wait on the log up to their deadline (10 s): with four threads, twenty writes to a
     // node cut off from the majority answered one batch of four every 10 s.
     ExecutorService pool =
@@ -143,20 +177,37 @@ public final class ApiServer implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    ApiServer api = new ApiServer(server, pool, new BrowserGuard(allowedHosts));
+    ApiServer api = new ApiServer(pool, cluster, security);
     new ApiRoutes(cluster, api.mapper).register(api);
     new ServiceRoutes(cluster, api.mapper).register(api);
     new MetricsRoutes(cluster, api.mapper).register(api);
     new TransferRoutes(cluster, api.mapper).register(api);
     new VmRoutes(cluster, api.mapper).register(api);
-    server.setExecutor(pool);
-    server.createContext("/", api::serve);
-    server.start();
+    new TokenRoutes(cluster, api.mapper).register(api);
+    try {
+      api.front = jdk ? JdkFront.start(api, host, port, pool) : JettyFront.start(api, host, port, pool);
+    } catch (IOException e) {
+      pool.shutdownNow();
+      throw new UnavailableException("cannot serve the REST API on " + host + ":" + port + ": " + e.getMessage()
+          + "; is another daemon running? choose another port with --http-port", e);
+    }
     return api;
   }
 
-  /** Registers a route; {@code template} names path parameters as {@code {name}}. */
+  /**
+   * Registers a route that reading needs the {@code read} role for and writing {@code operate};
+   * {@code template} names path parameters as {@code {name}}.
+   */
   void route(String method, String template, Handler handler) {
+    route(method, template, method.equals("GET") ? "read" : "operate", handler);
+  }
+
+  Security security() {
+    return security;
+  }
+
+  /** Registers a route that needs {@code role} (read, operate, admin, or {@link #OPEN}). */
+  void route(String method, String template, String role, Handler handler) {
     List<String> names = new ArrayList<>();
     Matcher m = Pattern.compile("\\{([a-zA-Z]+)}").matcher(template);
     StringBuilder regex = new StringBuilder();
@@ -167,19 +218,24 @@ public final class ApiServer implements AutoCloseable {
       last = m.end();
     }
     regex.append(Pattern.quote(template.substring(last)));
-    routes.add(new Route(method, Pattern.compile(regex.toString()), names, handler));
+    routes.add(new Route(method, Pattern.compile(regex.toString()), names, role, handler));
   }
 
   /** Returns the base URL, e.g. {@code http://127.0.0.1:3000}. */
   public String url() {
-    InetSocketAddress address = server.getAddress();
+    InetSocketAddress address = front.address();
     return "http://" + address.getHostString() + ":" + address.getPort();
   }
 
-  private void serve(HttpExchange exchange) throws IOException {
+  /**
+   * Answers a request whose body has been read (at most {@link #MAX_BODY_BYTES}; {@code tooLarge}
+   * when it had more). Never throws: every failure is an answer.
+   */
+  Reply serve(Incoming in, byte[] body, boolean tooLarge) {
+    Map<String, String> headers = new java.util.LinkedHashMap<>();
     Response response;
     try {
-      response = dispatch(exchange);
+      response = tooLarge ? error(413, "the body is larger than " + MAX_BODY_BYTES + " bytes", "body") : dispatch(in, body, headers);
     } catch (InvalidSpecException e) {
       response = error(400, e.reason(), e.field());
     } catch (NotFoundException e) {
@@ -194,33 +250,34 @@ public final class ApiServer implements AutoCloseable {
     } catch (HiveException e) {
       response = error(500, e.getMessage(), null);
     } catch (RuntimeException e) {
-      log.error("API request {} {} failed", exchange.getRequestMethod(), exchange.getRequestURI(), e);
+      log.error("API request {} {} failed", in.method(), in.rawPath(), e);
       response = error(500, "internal error: " + e, null);
     }
-    byte[] bytes = response.raw() != null ? response.raw() : mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(response.body());
-    exchange.getResponseHeaders().set("Content-Type", response.contentType());
-    exchange.sendResponseHeaders(response.status(), bytes.length);
-    try (OutputStream out = exchange.getResponseBody()) {
-      out.write(bytes);
+    if (response.status() == 401) {
+      headers.put("WWW-Authenticate", "Bearer realm=\"hive\"");
     }
+    byte[] bytes;
+    try {
+      bytes = response.raw() != null ? response.raw() : mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(response.body());
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("a JSON tree always encodes", e);
+    }
+    return new Reply(response.status(), response.contentType(), bytes, headers);
   }
 
-  private Response dispatch(HttpExchange exchange) throws IOException {
-    com.sun.net.httpserver.Headers headers = exchange.getRequestHeaders();
-    String length = headers.getFirst("Content-Length");
-    boolean hasBody = headers.containsKey("Transfer-Encoding") || (length != null && !length.trim().equals("0"));
+  private Response dispatch(Incoming in, byte[] body, Map<String, String> replyHeaders) {
     java.util.Optional<BrowserGuard.Refusal> refusal =
-        browserGuard.check(headers.getFirst("Host"), headers.getFirst("Origin"), headers.getFirst("Content-Type"), hasBody);
+        browserGuard.check(in.header().apply("Host"), in.header().apply("Origin"), in.header().apply("Content-Type"), body.length > 0);
     if (refusal.isPresent()) {
       return error(refusal.get().status(), refusal.get().reason(), refusal.get().field());
     }
     // Routes match the raw path and each parameter is decoded once: decoding the whole path first
     // turned %2F into a separator, and decoding again turned %252F into one.
-    String path = exchange.getRequestURI().getRawPath();
+    String path = in.rawPath();
     if (path.length() > 1 && path.endsWith("/")) {
       path = path.substring(0, path.length() - 1);
     }
-    String method = exchange.getRequestMethod();
+    String method = in.method();
     boolean pathMatched = false;
     for (Route route : routes) {
       Matcher m = route.pattern().matcher(path);
@@ -231,36 +288,30 @@ public final class ApiServer implements AutoCloseable {
       if (!route.method().equals(method)) {
         continue;
       }
+      java.util.Optional<Response> denied = authorize(in, route.role());
+      if (denied.isPresent()) {
+        return denied.get();
+      }
       Map<String, String> params = new HashMap<>();
       for (int i = 0; i < route.names().size(); i++) {
         params.put(route.names().get(i), decodeSegment(m.group(i + 1)));
       }
-      byte[] body = readBody(exchange.getRequestBody());
-      String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
+      String contentType = in.header().apply("Content-Type");
       // Every write has a request id: the caller's Idempotency-Key, or one given here and
       // returned in that header, so that a write whose outcome is unknown can be asked about.
-      String requestId = exchange.getRequestHeaders().getFirst(IDEMPOTENCY_KEY);
+      String requestId = in.header().apply(IDEMPOTENCY_KEY);
       if (requestId == null && !method.equals("GET")) {
         requestId = UUID.randomUUID().toString();
       }
       if (requestId != null) {
-        exchange.getResponseHeaders().set(IDEMPOTENCY_KEY, requestId);
+        replyHeaders.put(IDEMPOTENCY_KEY, requestId);
       }
-      return route.handler().handle(new Request(method, path, params, query(exchange.getRequestURI().getRawQuery()), body,
-          contentType == null ? "" : contentType, requestId));
+      return route.handler().handle(new Request(method, path, params, query(in.rawQuery()), body, contentType == null ? "" : contentType, requestId));
     }
     if (pathMatched) {
       return error(405, method + " is not allowed on " + path, null);
     }
     return error(404, "no such endpoint: " + method + " " + path + "; the API lives under /api/v1", null);
-  }
-
-  private static byte[] readBody(InputStream in) throws IOException {
-    byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
-    if (body.length > MAX_BODY_BYTES) {
-      throw new InvalidSpecException("body", "larger than " + MAX_BODY_BYTES + " bytes");
-    }
-    return body;
   }
 
   private static Map<String, String> query(String raw) {
@@ -313,6 +364,48 @@ public final class ApiServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Returns why a caller may not use a route that needs {@code role}, or empty when it may: a valid
+   * bearer token with that role, or no token from the machine's owner on loopback.
+   */
+  private java.util.Optional<Response> authorize(Incoming in, String role) {
+    if (role.equals(OPEN)) {
+      return java.util.Optional.empty();
+    }
+    String authorization = in.header().apply("Authorization");
+    if (authorization == null) {
+      if (security.trustLocalOwner() && isLocalOwner(in)) {
+        return java.util.Optional.empty();
+      }
+      return java.util.Optional.of(error(401, "this API needs a token: send Authorization: Bearer TOKEN (`hive token create` makes one; "
+          + "the cluster's first admin token is in its first node's data dir, file " + dev.hive.core.security.ApiTokens.BOOTSTRAP_FILE + ")",
+          "Authorization"));
+    }
+    String[] parts = authorization.trim().split("\\s+", 2);
+    if (parts.length != 2 || !parts[0].equalsIgnoreCase("Bearer")) {
+      return java.util.Optional.of(error(401, "expected Authorization: Bearer TOKEN", "Authorization"));
+    }
+    java.util.Optional<dev.hive.core.state.TokenRecord> token = cluster.apiToken(parts[1].trim());
+    if (token.isEmpty()) {
+      // Never echo what was sent: it may be a secret meant for something else.
+      return java.util.Optional.of(error(401, "the token is not valid here: unknown, revoked or expired", "Authorization"));
+    }
+    if (!token.get().allows(role)) {
+      return java.util.Optional.of(error(403, "token '" + token.get().name() + "' has the role " + token.get().role() + "; this needs "
+          + role, "Authorization"));
+    }
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * A loopback caller running as the daemon's own user or as root can already read the data dir
+   * and its admin token, as a user who can open Docker's socket is its owner: it needs no token.
+   */
+  private boolean isLocalOwner(Incoming in) {
+    java.util.OptionalInt uid = dev.hive.core.security.PeerCredentials.uidOf(in.remote(), in.local());
+    return uid.isPresent() && (uid.getAsInt() == 0 || (ownUid.isPresent() && uid.getAsInt() == ownUid.getAsInt()));
+  }
+
   Response error(int status, String message, String field) {
     ObjectNode body = mapper.createObjectNode();
     body.put("error", message);
@@ -325,7 +418,7 @@ public final class ApiServer implements AutoCloseable {
 
   @Override
   public void close() {
-    server.stop(0);
+    front.close();
     pool.shutdownNow();
   }
 }

@@ -27,7 +27,7 @@ final class MetricsRoutes {
   }
 
   void register(ApiServer api) {
-    api.route("GET", "/metrics", r -> Response.text(cluster.prometheusText(), PROMETHEUS_TEXT));
+    api.route("GET", "/metrics", api.security().openMetrics() ? ApiServer.OPEN : "read", r -> Response.text(cluster.prometheusText(), PROMETHEUS_TEXT));
     api.route("GET", "/api/v1/apps/{name}/metrics", r -> new Response(200, appMetrics(cluster.apps().require(r.params().get("name")))));
     api.route("GET", "/api/v1/apps/{name}/instances/{id}/metrics", r -> {
       App app = cluster.apps().require(r.params().get("name"));

@@ -31,7 +31,8 @@ final class ServiceRoutes {
     for (String prefix : new String[] {"", "/api/v1"}) {
       api.route("GET", prefix + "/services", r -> new Response(200, services()));
       api.route("GET", prefix + "/service-endpoints", r -> new Response(200, endpoints()));
-      api.route("POST", prefix + "/service-url", this::serviceUrl);
+      // A read that Hivemind's users send as a POST.
+      api.route("POST", prefix + "/service-url", "read", this::serviceUrl);
     }
     api.route("GET", "/api/v1/services/{name}", r -> new Response(200, service(require(r.params().get("name")))));
     api.route("GET", "/api/v1/services/{name}/endpoints", r -> new Response(200, endpoints(require(r.params().get("name")).name())));

@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -52,13 +51,7 @@ final class ClusterFormation {
   static void storeToken(Path tlsDir, JoinToken token) {
     Path file = tlsDir.resolve("token");
     try {
-      Files.createDirectories(tlsDir);
-      Files.writeString(file, token.value() + "\n", StandardCharsets.UTF_8);
-      try {
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-      } catch (UnsupportedOperationException e) {
-        // Not a POSIX file system: the data dir's own permissions protect it.
-      }
+      dev.hive.core.security.SecretFiles.write(file, (token.value() + "\n").getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new HiveException("cannot write " + file + ": " + e.getMessage(), e);
     }

@@ -69,7 +69,8 @@ public final class CoreEngine implements HiveEngine {
   private static Cluster startNode(HiveConfig config, List<AutoCloseable> closeables) {
     Path dataDir = config.dataDir();
     try {
-      Files.createDirectories(dataDir);
+      // 0700: the store, Raft's log and snapshots, keys and tokens are all under it.
+      dev.hive.core.security.SecretFiles.privateDirectory(dataDir);
     } catch (IOException e) {
       throw new HiveException("cannot create the data dir " + dataDir + ": " + e.getMessage() + "; choose another with --data-dir", e);
     }
@@ -104,7 +105,9 @@ public final class CoreEngine implements HiveEngine {
       commands = clusterNode.raft();
       address = clusterNode.advertiseHost;
       if (clusterNode.createdCluster) {
-        log.info("created cluster '{}'; other nodes join it with --seeds {}:{} --token {}", config.clusterName(), address, clusterNode.port, clusterNode.token.value());
+        // Never the token itself: logs are read by more people than the data dir.
+        log.info("created cluster '{}'; other nodes join it with --seeds {}:{} --token-file {}", config.clusterName(), address, clusterNode.port,
+            dataDir.resolve("tls").resolve("token"));
       }
     } else {
       LocalCommandLog local = new LocalCommandLog(store, LocalCommandLog.SNAPSHOT_EVERY);
@@ -130,6 +133,8 @@ public final class CoreEngine implements HiveEngine {
     NodeRecord self = new NodeRecord(nodeId, name, address, cpus, memory, config.labels(), runtimes.names(), config.clock().millis(), config.taints(), false,
         config.vmRuntime().orElse(""));
     submitWithRetry(commands, new Command.RegisterNode(self));
+    boolean founder = clusterNode == null || clusterNode.createdCluster;
+    java.util.Optional<String> newBootstrapToken = bootstrapApiToken(commands, dataDir, founder, config.clock());
 
     EventBus events = new EventBus(Executors.newSingleThreadExecutor(daemon("hive-events")));
     NetworkHealthProber prober = new NetworkHealthProber(Executors.newFixedThreadPool(4, daemon("hive-health")));
@@ -166,9 +171,15 @@ public final class CoreEngine implements HiveEngine {
         "node " + self.name() + " (" + nodeId + ") on " + dataDir));
     cluster.startLoop(base.duration("hive.reconcile.interval", Duration.ofMillis(250)));
     if (config.httpPort() >= 0) {
-      ApiServer api = ApiServer.start(cluster, config.httpHost(), config.httpPort(), apiHostNames(base, address));
+      ApiServer.Security security = new ApiServer.Security(apiHostNames(base, address),
+          !base.setting("hive.api.trust-local-owner").map(v -> v.equalsIgnoreCase("false")).orElse(false),
+          !base.setting("hive.api.open-health").map(v -> v.equalsIgnoreCase("false")).orElse(false),
+          base.setting("hive.api.open-metrics").map(v -> v.equalsIgnoreCase("true")).orElse(false));
+      ApiServer api = ApiServer.start(cluster, config.httpHost(), config.httpPort(), security,
+          base.setting("hive.api.server").map("jdk"::equals).orElse(false));
       closeables.add(api);
       cluster.setApiUrl(api.url());
+      newBootstrapToken.ifPresent(cluster::setNewBootstrapApiToken);
     }
     return cluster;
   }
@@ -193,6 +204,28 @@ public final class CoreEngine implements HiveEngine {
       }
     });
     return names;
+  }
+
+  /**
+   * Creates the cluster's first admin token on the node that founds it, and again on a node that
+   * wrote its file but crashed before the state recorded it. Returns the secret when this start
+   * made it, for the daemon to show once.
+   */
+  private static java.util.Optional<String> bootstrapApiToken(CommandLog commands, Path dataDir, boolean founder, java.time.Clock clock) {
+    Path file = dataDir.resolve(dev.hive.core.security.ApiTokens.BOOTSTRAP_FILE);
+    boolean existed = Files.exists(file);
+    if (commands.state().bootstrapTokenIssued() || !(founder || existed)) {
+      return java.util.Optional.empty();
+    }
+    String secret = dev.hive.core.security.ApiTokens.bootstrapSecret(dataDir);
+    try {
+      submitWithRetry(commands, new Command.CreateToken(new dev.hive.core.state.TokenRecord(dev.hive.core.security.ApiTokens.BOOTSTRAP_NAME, "admin",
+          dev.hive.core.security.ApiTokens.sha256(secret), clock.millis(), 0), true));
+    } catch (dev.hive.api.ConflictException e) {
+      // Issued already (this node's state had not caught up): the file's token is the one, or was revoked.
+      return java.util.Optional.empty();
+    }
+    return existed ? java.util.Optional.empty() : java.util.Optional.of(secret);
   }
 
   /** The first write after a start waits for a leader: a restarted group elects one within seconds. */

@@ -67,6 +67,7 @@ public final class LocalCluster implements Cluster {
   private final TransferService transfers;
   private final VmService vms;
   private volatile String apiUrl;
+  private volatile String newBootstrapApiToken;
   private volatile boolean closed;
 
   LocalCluster(
@@ -160,6 +161,18 @@ public final class LocalCluster implements Cluster {
   @Override
   public TransferService transfers() {
     return transfers;
+  }
+
+  void setNewBootstrapApiToken(String secret) {
+    this.newBootstrapApiToken = secret;
+  }
+
+  /**
+   * Returns the cluster's first admin token when this start created it, for the daemon to show
+   * once; it is also in the data dir's {@code api-token} file (0600).
+   */
+  public java.util.Optional<String> newBootstrapApiToken() {
+    return java.util.Optional.ofNullable(newBootstrapApiToken);
   }
 
   void setApiUrl(String url) {
@@ -830,6 +843,47 @@ public final class LocalCluster implements Cluster {
       throw new InvalidSpecException("host", "this node runs alone; start it with --port (and --seeds) to be part of a cluster");
     }
     clusterNode.addSeeds(ClusterNode.parseSeeds(hostPorts));
+  }
+
+  /** Returns the API token whose secret this is, while it is valid. */
+  public java.util.Optional<dev.hive.core.state.TokenRecord> apiToken(String secret) {
+    return dev.hive.core.security.ApiTokens.find(state(), secret, clock.millis());
+  }
+
+  /** Returns the API tokens, by name (their hashes, never their secrets). */
+  public java.util.Collection<dev.hive.core.state.TokenRecord> apiTokens() {
+    return state().tokens().values();
+  }
+
+  /**
+   * Creates an API token from a new secret and returns the secret: the only time it is known.
+   *
+   * @param ttl how long it works, or null for ever
+   * @throws InvalidSpecException if the name or role is not valid
+   * @throws dev.hive.api.ConflictException if a token has that name
+   */
+  public String createApiToken(String name, String role, java.time.Duration ttl, WriteOptions options) {
+    String secret = dev.hive.core.security.ApiTokens.newSecret();
+    long now = clock.millis();
+    dev.hive.core.state.TokenRecord token =
+        new dev.hive.core.state.TokenRecord(name, role, dev.hive.core.security.ApiTokens.sha256(secret), now, ttl == null ? 0 : now + ttl.toMillis());
+    ClusterState after = submit(new Command.CreateToken(token, false), options);
+    dev.hive.core.state.TokenRecord stored = after.tokens().get(name);
+    if (stored == null || !stored.sha256().equals(token.sha256())) {
+      // A retry of a request that applied before: its secret was in the first answer only.
+      throw new dev.hive.api.ConflictException("this request created token '" + name + "' before, and its secret was shown then only; "
+          + "revoke it with `hive token revoke " + name + "` and create it again");
+    }
+    return secret;
+  }
+
+  /**
+   * Revokes an API token: it stops working on every node as the revocation applies there.
+   *
+   * @throws NotFoundException if there is no token of that name
+   */
+  public void revokeApiToken(String name, WriteOptions options) {
+    submit(new Command.RevokeToken(dev.hive.core.state.TokenRecord.checkName(name)), options);
   }
 
   /** For tests and the API: the executor that runs reconcile passes. */

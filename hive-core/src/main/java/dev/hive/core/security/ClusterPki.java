@@ -9,7 +9,6 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -200,7 +199,7 @@ public final class ClusterPki {
 
   private void save() {
     try {
-      Files.createDirectories(dir);
+      SecretFiles.privateDirectory(dir);
       write(dir.resolve("ca.crt"), pem(caCert));
       if (caKey != null) {
         write(dir.resolve("ca.key"), pem(caKey));
@@ -212,11 +211,9 @@ public final class ClusterPki {
     }
   }
 
-  /** Writes a file atomically, so that a crash never leaves half a key. */
+  /** Writes a file atomically (a crash never leaves half a key) and 0600 from its creation. */
   static void write(Path file, String text) throws IOException {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(tmp, text, StandardCharsets.UTF_8);
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    SecretFiles.write(file, text.getBytes(StandardCharsets.UTF_8));
   }
 
   public static String pem(Object object) {

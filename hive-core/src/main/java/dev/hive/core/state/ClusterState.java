@@ -14,9 +14,12 @@ import java.util.TreeMap;
  * @param apps apps by name
  * @param vms VMs by name
  * @param migrations migrations by id
+ * @param tokens API tokens by name
+ * @param bootstrapTokenIssued whether the cluster's first admin token was ever created
  */
 public record ClusterState(long index, SortedMap<String, NodeRecord> nodes, SortedMap<String, AppRecord> apps,
-    SortedMap<String, VmRecord> vms, SortedMap<String, MigrationRecord> migrations) {
+    SortedMap<String, VmRecord> vms, SortedMap<String, MigrationRecord> migrations, SortedMap<String, TokenRecord> tokens,
+    boolean bootstrapTokenIssued) {
   /** The state before any command. */
   public static final ClusterState EMPTY = new ClusterState(0, new TreeMap<>(), new TreeMap<>());
 
@@ -25,6 +28,13 @@ public record ClusterState(long index, SortedMap<String, NodeRecord> nodes, Sort
     apps = Collections.unmodifiableSortedMap(new TreeMap<>(apps));
     vms = Collections.unmodifiableSortedMap(new TreeMap<>(vms));
     migrations = Collections.unmodifiableSortedMap(new TreeMap<>(migrations));
+    tokens = Collections.unmodifiableSortedMap(new TreeMap<>(tokens));
+  }
+
+  /** A state without tokens. */
+  public ClusterState(long index, SortedMap<String, NodeRecord> nodes, SortedMap<String, AppRecord> apps,
+      SortedMap<String, VmRecord> vms, SortedMap<String, MigrationRecord> migrations) {
+    this(index, nodes, apps, vms, migrations, new TreeMap<>(), false);
   }
 
   /** A state without VMs. */

@@ -84,4 +84,14 @@ public sealed interface Command {
    * Only the {@link RequestLedger} applies it; it does not change the state.
    */
   record SettleRequest() implements Command {}
+
+  /**
+   * An API token is created. The bootstrap token (the cluster's first admin token) is created once:
+   * a second one is refused even after the first was revoked, so a restarted founder never brings
+   * it back.
+   */
+  record CreateToken(TokenRecord token, boolean bootstrap) implements Command {}
+
+  /** An API token stops working. */
+  record RevokeToken(String name) implements Command {}
 }

@@ -147,6 +147,11 @@ public final class StateCodec {
     } else if (command instanceof Command.FinishMigration c) {
       o.put("type", "finish-migration").put("id", c.id()).put("state", c.state().name()).put("atMillis", c.atMillis())
           .put("totalMs", c.totalMs()).put("downtimeMs", c.downtimeMs()).put("bytes", c.bytes()).put("error", c.error());
+    } else if (command instanceof Command.CreateToken c) {
+      o.put("type", "create-token").put("bootstrap", c.bootstrap());
+      o.set("token", token(c.token()));
+    } else if (command instanceof Command.RevokeToken c) {
+      o.put("type", "revoke-token").put("name", c.name());
     } else if (command instanceof Command.SettleRequest) {
       o.put("type", "settle-request");
     }
@@ -202,6 +207,10 @@ public final class StateCodec {
       case "finish-migration":
         return new Command.FinishMigration(o.get("id").asText(), dev.hive.api.MigrationState.valueOf(o.get("state").asText()),
             o.get("atMillis").asLong(), o.get("totalMs").asLong(), o.get("downtimeMs").asLong(), o.get("bytes").asLong(), o.get("error").asText());
+      case "create-token":
+        return new Command.CreateToken(token(o.get("token")), o.get("bootstrap").asBoolean());
+      case "revoke-token":
+        return new Command.RevokeToken(o.get("name").asText());
       case "settle-request":
         return new Command.SettleRequest();
       default:
@@ -263,7 +272,20 @@ public final class StateCodec {
     });
     ObjectNode migrations = o.putObject("migrations");
     state.migrations().forEach((id, m) -> migrations.set(id, migration(m)));
+    ObjectNode tokens = o.putObject("tokens");
+    state.tokens().forEach((name, t) -> tokens.set(name, token(t)));
+    o.put("bootstrapTokenIssued", state.bootstrapTokenIssued());
     return o;
+  }
+
+  private ObjectNode token(TokenRecord t) {
+    return mapper.createObjectNode().put("name", t.name()).put("role", t.role()).put("sha256", t.sha256())
+        .put("createdAtMillis", t.createdAtMillis()).put("expiresAtMillis", t.expiresAtMillis());
+  }
+
+  private static TokenRecord token(JsonNode t) {
+    return new TokenRecord(t.get("name").asText(), t.get("role").asText(), t.get("sha256").asText(), t.get("createdAtMillis").asLong(),
+        t.get("expiresAtMillis").asLong());
   }
 
   private ObjectNode migration(MigrationRecord m) {
@@ -309,7 +331,9 @@ public final class StateCodec {
     });
     SortedMap<String, MigrationRecord> migrations = new TreeMap<>();
     o.path("migrations").fields().forEachRemaining(e -> migrations.put(e.getKey(), migration(e.getValue())));
-    return new ClusterState(o.get("index").asLong(), nodes, apps, vms, migrations);
+    SortedMap<String, TokenRecord> tokens = new TreeMap<>();
+    o.path("tokens").fields().forEachRemaining(e -> tokens.put(e.getKey(), token(e.getValue())));
+    return new ClusterState(o.get("index").asLong(), nodes, apps, vms, migrations, tokens, o.path("bootstrapTokenIssued").asBoolean());
   }
 
   private ObjectNode node(NodeRecord n) {

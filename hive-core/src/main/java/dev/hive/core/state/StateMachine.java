@@ -30,6 +30,8 @@ public final class StateMachine {
     SortedMap<String, AppRecord> apps = new TreeMap<>(state.apps());
     SortedMap<String, VmRecord> vms = new TreeMap<>(state.vms());
     SortedMap<String, MigrationRecord> migrations = new TreeMap<>(state.migrations());
+    SortedMap<String, TokenRecord> tokens = new TreeMap<>(state.tokens());
+    boolean bootstrapTokenIssued = state.bootstrapTokenIssued();
     if (command instanceof Command.RegisterNode c) {
       NodeRecord before = nodes.get(c.node().id());
       nodes.put(c.node().id(), before == null ? c.node() : c.node().withDraining(before.draining()));
@@ -184,12 +186,26 @@ public final class StateMachine {
           vms.put(vm.name(), vm.with(c.state() == dev.hive.api.MigrationState.SUCCEEDED ? m.target() : vm.node(), ""));
         }
       }
+    } else if (command instanceof Command.CreateToken c) {
+      if (c.bootstrap() && bootstrapTokenIssued) {
+        throw new ConflictException("the cluster's bootstrap token was created already; create more with `hive token create`");
+      }
+      if (tokens.containsKey(c.token().name())) {
+        throw new ConflictException("a token named '" + c.token().name() + "' exists; revoke it with `hive token revoke "
+            + c.token().name() + "` or choose another name");
+      }
+      tokens.put(c.token().name(), c.token());
+      bootstrapTokenIssued |= c.bootstrap();
+    } else if (command instanceof Command.RevokeToken c) {
+      if (tokens.remove(c.name()) == null) {
+        throw new NotFoundException("there is no token named '" + c.name() + "'; `hive token ls` lists them");
+      }
     } else if (command instanceof Command.SettleRequest) {
       throw new IllegalArgumentException("a request is settled by the RequestLedger, not applied to the state");
     } else {
       throw new IllegalArgumentException("unknown command " + command);
     }
-    return new ClusterState(state.index() + 1, nodes, apps, vms, migrations);
+    return new ClusterState(state.index() + 1, nodes, apps, vms, migrations, tokens, bootstrapTokenIssued);
   }
 
   /**

@@ -92,12 +92,13 @@ class BrowserAttackTest {
     Answer badQuery = RawHttp.send(api, "GET", "/api/v1/instances?app=%zz", Map.of(), "");
     assertThat(badQuery.status()).as(badQuery.body()).isEqualTo(400);
 
-    // Decoded once: %25zz is the name "%zz", which no app has; %252F is "%2F", not "/".
+    // Decoded once at most: %25zz is the name "%zz" or refused as ambiguous (Jetty refuses a %25 in
+    // a path), never decoded again into a bad escape; %252F is never "/".
     Answer once = RawHttp.send(api, "GET", "/api/v1/apps/%25zz", Map.of(), "");
     assertThat(once.status()).as(once.body()).isIn(400, 404);
     assertThat(once.body()).doesNotContain("internal error");
     Answer slash = RawHttp.send(api, "GET", "/api/v1/apps/a%252Fb", Map.of(), "");
     assertThat(slash.status()).as(slash.body()).isIn(400, 404);
-    assertThat(slash.body()).contains("a%2Fb");
+    assertThat(slash.body()).doesNotContain("a/b").containsAnyOf("a%2Fb", "a%252Fb");
   }
 }

@@ -76,6 +76,7 @@ final class ProcessRuntime implements WorkloadRuntime {
   private final Path workDir;
   private final CgroupLimits cgroups;
   private final long maxLogBytes;
+  private final boolean inheritEnv;
   private final ObjectMapper json =
       new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   private final Map<String, Tracked> tracked = new ConcurrentHashMap<>();
@@ -97,7 +98,15 @@ final class ProcessRuntime implements WorkloadRuntime {
     }
   }
 
-  ProcessRuntime(Path dataDir, CgroupLimits cgroups, long maxLogBytes, Duration housekeepingInterval) {
+  /**
+   * What a workload gets of the daemon's environment unless it inherits all of it: where programs
+   * are and how text is read, none of what an operator may have exported for the daemon
+   * ({@code HIVE_JOIN_TOKEN}, cloud keys).
+   */
+  static final java.util.Set<String> BASE_ENV = java.util.Set.of("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR");
+
+  ProcessRuntime(Path dataDir, CgroupLimits cgroups, long maxLogBytes, Duration housekeepingInterval, boolean inheritEnv) {
+    this.inheritEnv = inheritEnv;
     this.workloadsDir = dataDir.resolve("workloads");
     this.logsDir = dataDir.resolve("logs");
     this.workDir = dataDir.resolve("work");
@@ -178,6 +187,9 @@ final class ProcessRuntime implements WorkloadRuntime {
       }
       argv.addAll(List.of("/bin/sh", "-c", script));
       ProcessBuilder pb = new ProcessBuilder(argv).directory(cwd.toFile());
+      if (!inheritEnv) {
+        pb.environment().keySet().retainAll(BASE_ENV);
+      }
       pb.environment().putAll(spec.env());
       for (int i = 0; i < spec.ports().size(); i++) {
         PortBinding port = spec.ports().get(i);

@@ -40,6 +40,7 @@ public final class ProcessRuntimeProvider implements WorkloadRuntimeProvider {
         config.setting("hive.process.cgroups").orElse("auto").equals("off")
             ? CgroupLimits.none("cgroups turned off by hive.process.cgroups=off")
             : CgroupLimits.detect(Path.of("/sys/fs/cgroup"), "hive");
-    return new ProcessRuntime(config.dataDir(), cgroups, maxLogBytes, config.duration("hive.process.housekeeping", Duration.ofSeconds(1)));
+    boolean inheritEnv = config.setting("hive.process.env-inherit").map(Boolean::parseBoolean).orElse(false);
+    return new ProcessRuntime(config.dataDir(), cgroups, maxLogBytes, config.duration("hive.process.housekeeping", Duration.ofSeconds(1)), inheritEnv);
   }
 }

@@ -32,7 +32,8 @@ final class SqliteStore implements Store {
   SqliteStore(Path file) {
     this.file = file;
     try {
-      Files.createDirectories(file.getParent());
+      // App env values are in it. SQLite gives its -wal and -shm files the database file's mode.
+      dev.hive.core.security.SecretFiles.createPrivateFile(file);
       connection = DriverManager.getConnection("jdbc:sqlite:" + file);
       try (Statement s = connection.createStatement()) {
         s.execute("PRAGMA journal_mode=WAL");
