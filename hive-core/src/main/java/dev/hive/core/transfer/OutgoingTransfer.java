@@ -146,12 +146,14 @@ public final class OutgoingTransfer implements Transfer {
     boolean directory = Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS);
     List<Path> paths = new ArrayList<>();
     List<TransferManifest.Entry> entries = new ArrayList<>();
+    java.util.Map<String, Integer> directoryModes = new java.util.HashMap<>();
     List<long[]> fingerprint = new ArrayList<>();
     try {
       if (directory) {
         try (var walk = Files.walk(source)) {
           for (Path p : walk.sorted().toList()) {
-            if (p.equals(source) || Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+              directoryModes.put(p.equals(source) ? "" : source.relativize(p).toString(), mode(p));
               continue;
             }
             if (Files.isSymbolicLink(p)) {
@@ -161,14 +163,14 @@ public final class OutgoingTransfer implements Transfer {
               throw new InvalidSpecException("path", p + " is not a regular file (a socket, device or pipe); a transfer sends regular files only");
             }
             paths.add(p);
-            entries.add(new TransferManifest.Entry(source.relativize(p).toString(), Files.size(p)));
+            entries.add(new TransferManifest.Entry(source.relativize(p).toString(), Files.size(p), mode(p)));
           }
         }
       } else if (Files.isSymbolicLink(source)) {
         throw new InvalidSpecException("path", source + " is a symbolic link; send the file it points to");
       } else if (Files.isRegularFile(source)) {
         paths.add(source);
-        entries.add(new TransferManifest.Entry("", Files.size(source)));
+        entries.add(new TransferManifest.Entry("", Files.size(source), mode(source)));
       } else {
         throw new InvalidSpecException("path", source + " is not a regular file or directory");
       }
@@ -185,7 +187,8 @@ public final class OutgoingTransfer implements Transfer {
     byte[] random = new byte[6];
     ThreadLocalRandom.current().nextBytes(random);
     String id = "tx-" + HexFormat.of().formatHex(random);
-    TransferManifest manifest = new TransferManifest(id, destination, directory, options.chunkSize(), entries, total, options.overwrite());
+    TransferManifest manifest =
+        new TransferManifest(id, destination, directory, options.chunkSize(), entries, total, options.overwrite(), directoryModes);
     return new OutgoingTransfer(id, source, paths, fingerprint, manifest, options, sourceNode, targetNode, link, storeDir, buffers, clock,
         clock.instant(), TransferState.RUNNING);
   }
@@ -759,5 +762,17 @@ public final class OutgoingTransfer implements Transfer {
         error = e;
       }
     }
+  }
+
+  /** The permission bits of {@code p} (0644 where the file system has none), which it lands with. */
+  private static int mode(Path p) throws IOException {
+    if (!p.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+      return Files.isDirectory(p) ? TransferManifest.DEFAULT_DIRECTORY_MODE : TransferManifest.DEFAULT_FILE_MODE;
+    }
+    int mode = 0;
+    for (java.nio.file.attribute.PosixFilePermission bit : Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)) {
+      mode |= 1 << (8 - bit.ordinal());
+    }
+    return mode;
   }
 }

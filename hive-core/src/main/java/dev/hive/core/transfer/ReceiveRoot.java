@@ -26,7 +26,8 @@ public final class ReceiveRoot {
    */
   public ReceiveRoot(Path root) {
     try {
-      Files.createDirectories(root);
+      // 0700: what arrives may be another node's keys; its own modes apply below the root.
+      dev.hive.core.security.SecretFiles.privateDirectory(root);
       this.root = root.toRealPath();
       Files.createDirectories(this.root.resolve(PARTIAL));
     } catch (IOException e) {

@@ -185,9 +185,47 @@ final class ReceiveSession {
     if (files[f] == null) {
       Path p = pathOf(f);
       Files.createDirectories(p.getParent());
-      files[f] = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      // Owner-only until the commit gives it its sender's mode: never wider than its source meanwhile.
+      files[f] = FileChannel.open(p, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), ownerOnly(p));
     }
     return files[f];
+  }
+
+  /** Gives every file and directory of the payload the mode its sender had: files first, then directories, deepest first. */
+  private void applyModes() throws IOException {
+    if (!payload.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+      return;
+    }
+    for (int f = 0; f < files.length; f++) {
+      Files.setPosixFilePermissions(pathOf(f), permissions(manifest.files().get(f).mode()));
+    }
+    if (manifest.directory()) {
+      java.util.List<String> dirs = new java.util.ArrayList<>(manifest.directoryModes().keySet());
+      dirs.sort(java.util.Comparator.comparingInt(String::length).reversed());
+      for (String d : dirs) {
+        Path p = d.isEmpty() ? payload : payload.resolve(d);
+        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          Files.setPosixFilePermissions(p, permissions(manifest.directoryModes().get(d)));
+        }
+      }
+    }
+  }
+
+  /** The permission set of a mode such as 0640. */
+  static java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions(int mode) {
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> set = java.util.EnumSet.noneOf(java.nio.file.attribute.PosixFilePermission.class);
+    for (java.nio.file.attribute.PosixFilePermission bit : java.nio.file.attribute.PosixFilePermission.values()) {
+      if ((mode & (1 << (8 - bit.ordinal()))) != 0) {
+        set.add(bit);
+      }
+    }
+    return set;
+  }
+
+  private static java.nio.file.attribute.FileAttribute<?>[] ownerOnly(Path p) {
+    return p.getFileSystem().supportedFileAttributeViews().contains("posix")
+        ? new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions.asFileAttribute(permissions(0600))}
+        : new java.nio.file.attribute.FileAttribute<?>[0];
   }
 
   private Path pathOf(int f) {
@@ -244,6 +282,7 @@ final class ReceiveSession {
     if (manifest.directory()) {
       Files.createDirectories(payload);
     }
+    applyModes();
     Path target = root.resolve(manifest.destination());
     root.createParents(target);
     if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

@@ -22,10 +22,30 @@ import java.util.regex.Pattern;
  * root, sizes must add up to the total, and the chunk count must match the sizes.
  */
 public record TransferManifest(
-    String id, String destination, boolean directory, int chunkSize, List<Entry> files, long bytesTotal, OverwritePolicy overwrite) {
+    String id, String destination, boolean directory, int chunkSize, List<Entry> files, long bytesTotal, OverwritePolicy overwrite,
+    java.util.Map<String, Integer> directoryModes) {
 
-  /** One file: its path under the destination (empty for a single file) and its size. */
-  public record Entry(String path, long size) {}
+  /**
+   * One file: its path under the destination (empty for a single file), its size and its
+   * permission bits (0 to 0777), which it lands with.
+   */
+  public record Entry(String path, long size, int mode) {
+    /** A file of mode 0644, what a sender that sent no modes meant. */
+    public Entry(String path, long size) {
+      this(path, size, DEFAULT_FILE_MODE);
+    }
+  }
+
+  /** The mode of a file whose sender sent none (an older Hive). */
+  public static final int DEFAULT_FILE_MODE = 0644;
+  /** The mode of a directory whose sender sent none. */
+  public static final int DEFAULT_DIRECTORY_MODE = 0755;
+
+  /** A manifest whose directories land with their default mode. */
+  public TransferManifest(String id, String destination, boolean directory, int chunkSize, List<Entry> files, long bytesTotal,
+      OverwritePolicy overwrite) {
+    this(id, destination, directory, chunkSize, files, bytesTotal, overwrite, java.util.Map.of());
+  }
 
   /** The most files one transfer may hold. */
   static final int MAX_FILES = 1_000_000;
@@ -37,7 +57,24 @@ public record TransferManifest(
   /** Creates a manifest, checking it as {@link #decode} does. */
   public TransferManifest {
     files = List.copyOf(files);
+    directoryModes = java.util.Map.copyOf(directoryModes);
     check(id, destination, directory, chunkSize, files, bytesTotal, overwrite);
+    for (Entry e : files) {
+      checkMode(e.path(), e.mode());
+    }
+    directoryModes.forEach((path, mode) -> {
+      if (!path.isEmpty()) {
+        TransferOptions.checkRelativeName(path);
+      }
+      checkMode(path, mode);
+    });
+  }
+
+  /** Only permission bits travel: set-uid, set-gid and sticky bits never do. */
+  private static void checkMode(String path, int mode) {
+    if (mode < 0 || mode > 0777) {
+      throw new InvalidSpecException("manifest", "'" + path + "' has mode " + Integer.toOctalString(mode) + "; a mode is 0 to 0777");
+    }
   }
 
   private static void check(String id, String destination, boolean directory, int chunkSize, List<Entry> files, long bytesTotal, OverwritePolicy overwrite) {
@@ -107,8 +144,10 @@ public record TransferManifest(
         .put("bytesTotal", bytesTotal).put("overwrite", overwrite.name());
     ArrayNode array = o.putArray("files");
     for (Entry e : files) {
-      array.addObject().put("path", e.path()).put("size", e.size());
+      array.addObject().put("path", e.path()).put("size", e.size()).put("mode", e.mode());
     }
+    ArrayNode dirs = o.putArray("directories");
+    new java.util.TreeMap<>(directoryModes).forEach((path, mode) -> dirs.addObject().put("path", path).put("mode", mode));
     try {
       return JSON.writeValueAsBytes(o);
     } catch (IOException e) {
@@ -142,7 +181,10 @@ public record TransferManifest(
       if (!f.path("size").canConvertToLong() || !f.path("path").isTextual()) {
         throw new InvalidSpecException("manifest", "every file in the manifest needs a path and a whole-number size");
       }
-      files.add(new Entry(f.path("path").asText(), f.path("size").asLong()));
+      if (f.has("mode") && !f.path("mode").canConvertToInt()) {
+        throw new InvalidSpecException("manifest", "a file's mode must be a whole number, 0 to 0777");
+      }
+      files.add(new Entry(f.path("path").asText(), f.path("size").asLong(), f.has("mode") ? f.path("mode").asInt() : DEFAULT_FILE_MODE));
       if (files.size() > MAX_FILES) {
         throw new InvalidSpecException("manifest", "the manifest lists more than " + MAX_FILES + " files");
       }
@@ -150,8 +192,17 @@ public record TransferManifest(
     if (!o.path("chunkSize").canConvertToInt() || !o.path("bytesTotal").canConvertToLong()) {
       throw new InvalidSpecException("manifest", "the manifest needs a whole-number chunkSize and bytesTotal");
     }
+    java.util.Map<String, Integer> directoryModes = new java.util.HashMap<>();
+    for (JsonNode d : o.path("directories")) {
+      if (!d.path("path").isTextual() || !d.path("mode").canConvertToInt()) {
+        throw new InvalidSpecException("manifest", "every directory in the manifest needs a path and a whole-number mode");
+      }
+      if (directoryModes.put(d.path("path").asText(), d.path("mode").asInt()) != null || directoryModes.size() > MAX_FILES) {
+        throw new InvalidSpecException("manifest", "directory '" + d.path("path").asText() + "' is listed twice, or too many are");
+      }
+    }
     return new TransferManifest(o.path("id").asText(), o.path("destination").asText(), o.path("directory").asBoolean(),
-        o.path("chunkSize").asInt(), files, o.path("bytesTotal").asLong(), overwrite);
+        o.path("chunkSize").asInt(), files, o.path("bytesTotal").asLong(), overwrite, directoryModes);
   }
 
   /** Where each chunk lies: parallel arrays, so that looking a chunk up allocates nothing. */

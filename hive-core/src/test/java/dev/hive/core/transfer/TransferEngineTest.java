@@ -117,6 +117,52 @@ class TransferEngineTest {
     return HexFormat.of().formatHex(outer.digest());
   }
 
+  private static String mode(Path p) throws IOException {
+    return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+  }
+
+  private static void chmod(Path p, String mode) throws IOException {
+    Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
+  }
+
+  @Test
+  void filesAndDirectoriesLandWithTheirSourcesModesUnderAnOwnerOnlyRoot() throws Exception {
+    // Before modes travelled, a 0640 file (/etc/shadow) and a directory of 0600 keys landed 0644.
+    Path shadow = randomFile("src/shadow", 1000, 4);
+    chmod(shadow, "rw-r-----");
+    assertThat(send(shadow, TransferOptions.builder().build()).state()).isEqualTo(TransferState.SUCCEEDED);
+    assertThat(mode(root.resolve("shadow"))).isEqualTo("rw-r-----");
+
+    Path key = randomFile("tls/node.key", 300, 5);
+    chmod(key, "rw-------");
+    Path script = randomFile("tls/bin/run.sh", 20, 6);
+    chmod(script, "rwxr-x---");
+    Files.createFile(tmp.resolve("tls/empty"));
+    chmod(tmp.resolve("tls/empty"), "r--------");
+    chmod(tmp.resolve("tls/bin"), "rwx--x---");
+    chmod(tmp.resolve("tls"), "rwx------");
+    assertThat(send(tmp.resolve("tls"), TransferOptions.builder().build()).state()).isEqualTo(TransferState.SUCCEEDED);
+    assertThat(mode(root.resolve("tls"))).isEqualTo("rwx------");
+    assertThat(mode(root.resolve("tls/node.key"))).isEqualTo("rw-------");
+    assertThat(mode(root.resolve("tls/bin"))).isEqualTo("rwx--x---");
+    assertThat(mode(root.resolve("tls/bin/run.sh"))).isEqualTo("rwxr-x---");
+    assertThat(mode(root.resolve("tls/empty"))).isEqualTo("r--------");
+    assertThat(mode(root)).as("the receive root").isEqualTo("rwx------");
+  }
+
+  @Test
+  void aManifestWithAModeBeyondPermissionBitsIsRefused() {
+    String json = "{\"id\":\"tx-000000000001\",\"destination\":\"x\",\"directory\":false,\"chunkSize\":1048576,\"bytesTotal\":1,"
+        + "\"overwrite\":\"FAIL\",\"files\":[{\"path\":\"\",\"size\":1,\"mode\":%s}]}";
+    for (String bad : java.util.List.of("2541", "-1", "\"rw\"")) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> TransferManifest.decode(json.formatted(bad).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+          .isInstanceOf(dev.hive.api.InvalidSpecException.class).hasMessageContaining("mode");
+    }
+    // An older sender's manifest without modes: files land 0644.
+    TransferManifest old = TransferManifest.decode(json.replace(",\"mode\":%s", "").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(old.files().get(0).mode()).isEqualTo(0644);
+  }
+
   @Test
   void aFileArrivesWholeOverTlsAndOverPlainStreams() throws Exception {
     Path file = randomFile("src/disk.img", 10L * MIB + 17, 1);
