@@ -368,23 +368,62 @@ public final class Hive {
       return name;
     }
 
+    private static final java.util.regex.Pattern HOST_NAME =
+        java.util.regex.Pattern.compile("[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*");
+
+    /**
+     * Checks {@code host}, {@code host:port}, an IPv6 literal or {@code [v6]:port}: a host name of
+     * letters, digits, '-' and '.', or an address, and a port in 1..65535.
+     */
     static void checkHostPort(String field, String hostPort) {
       if (hostPort == null || hostPort.isBlank() || hostPort.chars().anyMatch(Character::isWhitespace)) {
         throw new InvalidSpecException(field, "'" + hostPort + "' is not host[:port]");
       }
-      int colon = hostPort.lastIndexOf(':');
-      if (colon >= 0 && hostPort.indexOf(':') == colon) {
+      String host = hostPort;
+      String port = null;
+      if (hostPort.startsWith("[")) {
+        int close = hostPort.indexOf(']');
+        if (close < 0 || !(close == hostPort.length() - 1 || hostPort.charAt(close + 1) == ':')) {
+          throw new InvalidSpecException(field, "'" + hostPort + "' is not [IPv6]:port");
+        }
+        host = hostPort.substring(1, close);
+        port = close == hostPort.length() - 1 ? null : hostPort.substring(close + 2);
+        checkIpv6(field, hostPort, host);
+      } else if (hostPort.indexOf(':') >= 0 && hostPort.indexOf(':') != hostPort.lastIndexOf(':')) {
+        checkIpv6(field, hostPort, hostPort);
+        return;
+      } else if (hostPort.indexOf(':') >= 0) {
+        host = hostPort.substring(0, hostPort.indexOf(':'));
+        port = hostPort.substring(hostPort.indexOf(':') + 1);
+      }
+      if (host.isEmpty()) {
+        throw new InvalidSpecException(field, "'" + hostPort + "' has no host");
+      }
+      if (!hostPort.startsWith("[") && (host.length() > 253 || !HOST_NAME.matcher(host).matches())) {
+        throw new InvalidSpecException(field, "'" + hostPort + "' is not host[:port]: a host is a name of letters, digits, '-' and '.', "
+            + "or an address ([v6]:port for IPv6)");
+      }
+      if (port != null) {
         try {
-          int p = Integer.parseInt(hostPort.substring(colon + 1));
+          int p = Integer.parseInt(port);
           if (p < 1 || p > 65535) {
             throw new NumberFormatException();
           }
         } catch (NumberFormatException e) {
           throw new InvalidSpecException(field, "'" + hostPort + "' has no valid port; write host or host:port with a port in 1..65535");
         }
-        if (colon == 0) {
-          throw new InvalidSpecException(field, "'" + hostPort + "' has no host");
-        }
+      }
+    }
+
+    private static void checkIpv6(String field, String hostPort, String literal) {
+      // An address with ':' is parsed as a literal: no name is looked up.
+      if (literal.isEmpty() || !literal.matches("[0-9A-Fa-f:.%a-zA-Z0-9]+")) {
+        throw new InvalidSpecException(field, "'" + hostPort + "' is not an IPv6 address");
+      }
+      try {
+        java.net.InetAddress.getByName(literal);
+      } catch (java.net.UnknownHostException e) {
+        throw new InvalidSpecException(field, "'" + hostPort + "' is not an IPv6 address; write [v6]:port, e.g. [::1]:7946");
       }
     }
 

@@ -357,7 +357,10 @@ public final class HiveCli implements Runnable {
       if (token != null) {
         body.put("token", token);
       }
-      report(root, root.client().post("/api/v1/cluster/join", body), "joining through " + String.join(", ", hosts));
+      JsonNode joined = root.client().post("/api/v1/cluster/join", body);
+      StringBuilder line = new StringBuilder("joining through " + String.join(", ", hosts));
+      joined.path("hosts").forEach(h -> line.append("\n  ").append(h.path("host").asText()).append(": ").append(h.path("result").asText()));
+      report(root, joined, line.toString());
     }
   }
 

@@ -177,12 +177,23 @@ final class ApiRoutes {
     }
     List<String> list = new java.util.ArrayList<>();
     for (JsonNode h : hosts) {
+      if (!h.isTextual()) {
+        throw new InvalidSpecException("hosts", "'" + h + "' is not a string host[:port]");
+      }
       list.add(h.asText());
     }
-    dev.hive.api.Hive.builder().seeds(list); // validates host[:port], naming the field
-    cluster.join(list);
+    for (String h : list) {
+      try {
+        dev.hive.api.Hive.builder().seeds(List.of(h)); // validates host[:port]
+      } catch (InvalidSpecException e) {
+        throw new InvalidSpecException("hosts", e.reason());
+      }
+    }
+    Map<String, String> results = cluster.join(list);
     ObjectNode o = mapper.createObjectNode();
     list.forEach(o.putArray("joining")::add);
+    ArrayNode report = o.putArray("hosts");
+    results.forEach((host, result) -> report.addObject().put("host", host).put("result", result));
     return ok(o);
   }
 

@@ -670,10 +670,20 @@ final class ClusterNode implements AutoCloseable {
   static List<DiscoveredPeer> parseSeeds(List<String> seeds) {
     List<DiscoveredPeer> peers = new ArrayList<>();
     for (String s : seeds) {
-      int colon = s.lastIndexOf(':');
-      boolean hasPort = colon > 0 && s.indexOf(':') == colon;
-      String host = hasPort ? s.substring(0, colon) : s;
-      int port = hasPort ? Integer.parseInt(s.substring(colon + 1)) : DEFAULT_PORT;
+      String host;
+      int port = DEFAULT_PORT;
+      if (s.startsWith("[")) {
+        int close = s.indexOf(']');
+        host = s.substring(1, close);
+        if (close + 1 < s.length()) {
+          port = Integer.parseInt(s.substring(close + 2));
+        }
+      } else {
+        int colon = s.lastIndexOf(':');
+        boolean hasPort = colon > 0 && s.indexOf(':') == colon;
+        host = hasPort ? s.substring(0, colon) : s;
+        port = hasPort ? Integer.parseInt(s.substring(colon + 1)) : DEFAULT_PORT;
+      }
       peers.add(new DiscoveredPeer("seed@" + host + ":" + port, host, port));
     }
     return Collections.unmodifiableList(peers);

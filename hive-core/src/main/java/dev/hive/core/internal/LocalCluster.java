@@ -838,11 +838,33 @@ public final class LocalCluster implements Cluster {
    *
    * @throws InvalidSpecException if this node runs alone
    */
-  public void join(List<String> hostPorts) {
+  public Map<String, String> join(List<String> hostPorts) {
     if (clusterNode == null) {
       throw new InvalidSpecException("host", "this node runs alone; start it with --port (and --seeds) to be part of a cluster");
     }
-    clusterNode.addSeeds(ClusterNode.parseSeeds(hostPorts));
+    List<dev.hive.spi.DiscoveredPeer> peers = ClusterNode.parseSeeds(hostPorts);
+    clusterNode.addSeeds(peers);
+    // Each host is dialled once, in parallel, so the caller learns at once which one it mistyped.
+    Map<String, java.util.concurrent.CompletableFuture<String>> probes = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < peers.size(); i++) {
+      dev.hive.spi.DiscoveredPeer peer = peers.get(i);
+      probes.put(hostPorts.get(i), java.util.concurrent.CompletableFuture.supplyAsync(() -> probe(peer.host(), peer.port())));
+    }
+    Map<String, String> results = new java.util.LinkedHashMap<>();
+    probes.forEach((host, probe) -> results.put(host, probe.join()));
+    return results;
+  }
+
+  /** Whether a cluster port answers at host:port: reached, refused (nothing listens) or unreachable. */
+  private static String probe(String host, int port) {
+    try (java.net.Socket socket = new java.net.Socket()) {
+      socket.connect(new java.net.InetSocketAddress(host, port), 2_000);
+      return "reached";
+    } catch (java.net.ConnectException e) {
+      return "refused";
+    } catch (java.io.IOException e) {
+      return "unreachable";
+    }
   }
 
   /** Returns the API token whose secret this is, while it is valid. */
