@@ -40,6 +40,8 @@ public final class Hive {
     Path dataDir = Path.of(System.getProperty("user.home"), ".hive");
     String httpHost = "127.0.0.1";
     int httpPort = -1;
+    Path httpCertificate;
+    Path httpKey;
     final Map<String, String> labels = new LinkedHashMap<>();
     final java.util.Set<String> taints = new java.util.TreeSet<>();
     double cpus;
@@ -103,6 +105,39 @@ public final class Hive {
         throw new InvalidSpecException("http-port", port + " is out of range; use 1..65535, 0 for any free port or -1 for none");
       }
       this.httpPort = port;
+      return this;
+    }
+
+    /**
+     * Serves the REST API on {@code address} instead of 127.0.0.1. Off loopback it is HTTPS only,
+     * with a certificate the cluster CA issues for the node's addresses (or the one given with
+     * {@link #httpCertificate}), so the node must be in a cluster ({@link #port}) or be given one.
+     *
+     * @throws InvalidSpecException if it is not an IP address
+     */
+    public Builder httpBind(String address) {
+      if (address == null || !(address.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || address.contains(":"))) {
+        throw new InvalidSpecException("http-bind", "'" + address + "' is not an IP address; use 127.0.0.1 (the default), 0.0.0.0 or one of this host's addresses");
+      }
+      checkHostPort("http-bind", address.contains(":") ? "[" + address + "]" : address);
+      this.httpHost = address;
+      return this;
+    }
+
+    /**
+     * Serves the API off loopback with this certificate (PEM, the chain's leaf first) and key
+     * (PEM, PKCS#8) instead of one from the cluster CA.
+     *
+     * @throws InvalidSpecException if a file is not readable
+     */
+    public Builder httpCertificate(Path certificatePem, Path keyPem) {
+      for (Path p : new Path[] {certificatePem, keyPem}) {
+        if (p == null || !java.nio.file.Files.isReadable(p)) {
+          throw new InvalidSpecException("http-cert", p + " is not a readable file");
+        }
+      }
+      this.httpCertificate = certificatePem;
+      this.httpKey = keyPem;
       return this;
     }
 

@@ -16,6 +16,8 @@ public final class HiveConfig {
   private final Path dataDir;
   private final String httpHost;
   private final int httpPort;
+  private final Path httpCertificate;
+  private final Path httpKey;
   private final Map<String, String> labels;
   private final java.util.Set<String> taints;
   private final double cpus;
@@ -47,6 +49,8 @@ public final class HiveConfig {
     this.dataDir = b.dataDir;
     this.httpHost = b.httpHost;
     this.httpPort = b.httpPort;
+    this.httpCertificate = b.httpCertificate;
+    this.httpKey = b.httpKey;
     this.labels = Map.copyOf(b.labels);
     this.taints = java.util.Set.copyOf(b.taints);
     this.cpus = b.cpus;
@@ -77,6 +81,16 @@ public final class HiveConfig {
   /** Returns the address the REST API binds. */
   public String httpHost() {
     return httpHost;
+  }
+
+  /** The API's own certificate (PEM) for HTTPS off loopback, if one was given. */
+  public java.util.Optional<Path> httpCertificate() {
+    return java.util.Optional.ofNullable(httpCertificate);
+  }
+
+  /** The key of {@link #httpCertificate()} (PEM). */
+  public java.util.Optional<Path> httpKey() {
+    return java.util.Optional.ofNullable(httpKey);
   }
 
   /** Returns the REST API port: -1 for no API, 0 for any free port. */

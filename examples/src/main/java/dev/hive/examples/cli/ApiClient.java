@@ -14,7 +14,7 @@ import java.time.Duration;
 /** The CLI's side of the REST API: JSON requests, errors turned into one readable line. */
 final class ApiClient {
   private final URI base;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http;
   private final ObjectMapper mapper = new ObjectMapper();
   private final String requestId;
   private final ApiCredentials.Token token;
@@ -23,9 +23,14 @@ final class ApiClient {
    * A client whose writes carry {@code requestId} as their Idempotency-Key (none when null) and
    * that authenticates with {@code token}.
    */
-  ApiClient(String base, String requestId, ApiCredentials.Token token) {
+  ApiClient(String base, String requestId, ApiCredentials.Token token, java.nio.file.Path caCert) {
     this.requestId = requestId;
     this.token = token;
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+    if (caCert != null && base.startsWith("https:")) {
+      builder.sslContext(trusting(caCert));
+    }
+    this.http = builder.build();
     try {
       URI uri = URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
       if (uri.getScheme() == null || uri.getHost() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))) {
@@ -34,6 +39,28 @@ final class ApiClient {
       this.base = uri;
     } catch (IllegalArgumentException e) {
       throw new CliException("--api '" + base + "' is not an http(s) URL such as http://127.0.0.1:3000");
+    }
+  }
+
+  /** An SSL context that trusts only {@code caCert}: a cluster's API is checked against its own CA. */
+  private static javax.net.ssl.SSLContext trusting(java.nio.file.Path caCert) {
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(caCert)) {
+      java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+      trust.load(null, null);
+      int i = 0;
+      for (java.security.cert.Certificate c : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+        trust.setCertificateEntry("ca-" + i++, c);
+      }
+      if (i == 0) {
+        throw new CliException(caCert + " holds no PEM certificate");
+      }
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+      ssl.init(null, tmf.getTrustManagers(), null);
+      return ssl;
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      throw new CliException("cannot use " + caCert + " as the CA to trust: " + e.getMessage());
     }
   }
 
@@ -109,6 +136,9 @@ final class ApiClient {
       throw new CliException("cannot reach the Hive API at " + base + ": connection refused; start a node with `hive daemon` or pass --api URL");
     } catch (HttpTimeoutException e) {
       throw new CliException("the Hive API at " + base + " did not answer in time");
+    } catch (javax.net.ssl.SSLHandshakeException e) {
+      throw new CliException("the Hive API at " + base + " has a certificate this CLI does not trust (" + e.getMessage()
+          + "); pass --ca-cert with its cluster's DATA_DIR/tls/ca.crt");
     } catch (IOException e) {
       throw new CliException("cannot talk to the Hive API at " + base + ": " + e);
     } catch (InterruptedException e) {

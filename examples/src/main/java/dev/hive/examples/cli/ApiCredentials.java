@@ -55,6 +55,31 @@ final class ApiCredentials {
   }
 
   /**
+   * Returns the CA certificate to trust for an https API: {@code --ca-cert}, else the cluster CA of
+   * {@code $HIVE_DATA_DIR} or {@code ~/.hive} when readable, else none (the system's CAs).
+   */
+  static Path trustedCa(Path flag, Map<String, String> env) {
+    if (flag != null) {
+      if (!Files.isReadable(flag)) {
+        throw new CliException("--ca-cert " + flag + " is not a readable file");
+      }
+      return flag;
+    }
+    List<Path> dirs = new ArrayList<>();
+    if (env.get("HIVE_DATA_DIR") != null) {
+      dirs.add(Path.of(env.get("HIVE_DATA_DIR")));
+    }
+    dirs.add(Path.of(System.getProperty("user.home"), ".hive"));
+    for (Path dir : dirs) {
+      Path ca = dir.resolve("tls").resolve("ca.crt");
+      if (Files.isReadable(ca)) {
+        return ca;
+      }
+    }
+    return null;
+  }
+
+  /**
    * Returns the join token the daemon was given: {@code --token-file}, then
    * {@code $HIVE_JOIN_TOKEN}, then {@code --token} (with a warning: every user sees it in `ps`).
    *

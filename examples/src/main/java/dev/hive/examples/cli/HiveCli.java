@@ -58,6 +58,10 @@ public final class HiveCli implements Runnable {
       + " for one, the api-token file of $HIVE_DATA_DIR or ~/.hive when you can read it)")
   String apiToken;
 
+  @Option(names = "--ca-cert", scope = ScopeType.INHERIT, description = "with an https --api: the CA to trust (default: the cluster CA in"
+      + " $HIVE_DATA_DIR/tls or ~/.hive/tls when you can read it, else the system's CAs)")
+  Path caCert;
+
   @Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -66,7 +70,7 @@ public final class HiveCli implements Runnable {
   }
 
   ApiClient client() {
-    return new ApiClient(api, requestId, ApiCredentials.find(apiToken, System.getenv()));
+    return new ApiClient(api, requestId, ApiCredentials.find(apiToken, System.getenv()), ApiCredentials.trustedCa(caCert, System.getenv()));
   }
 
   @Command(name = "command", description = "Writes by their request id.", subcommands = {CommandCommand.Status.class})
@@ -145,8 +149,18 @@ public final class HiveCli implements Runnable {
     @Option(names = "--data-dir", description = "where the node keeps its state (default: ~/.hive)")
     Path dataDir;
 
-    @Option(names = "--http-port", defaultValue = "3000", description = "REST API port on 127.0.0.1 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--http-port", defaultValue = "3000", description = "REST API port (default: ${DEFAULT-VALUE})")
     int httpPort;
+
+    @Option(names = "--http-bind", defaultValue = "127.0.0.1", description = "the API's address (default: ${DEFAULT-VALUE}); off loopback it is"
+        + " HTTPS only, with a certificate from the cluster CA for this node's addresses")
+    String httpBind;
+
+    @Option(names = "--http-cert", description = "with --http-bind off loopback: the API's certificate (PEM) instead of one from the cluster CA")
+    Path httpCert;
+
+    @Option(names = "--http-key", description = "the key (PEM) of --http-cert")
+    Path httpKey;
 
     @Option(names = "--node-name", description = "the node's name (default: the host name)")
     String nodeName;
@@ -234,7 +248,13 @@ public final class HiveCli implements Runnable {
 
     @Override
     public void run() {
-      Hive.Builder builder = Hive.builder().httpPort(httpPort).clusterName(clusterName).port(port).bindAddress(bind).seeds(seeds);
+      Hive.Builder builder = Hive.builder().httpPort(httpPort).httpBind(httpBind).clusterName(clusterName).port(port).bindAddress(bind).seeds(seeds);
+      if ((httpCert == null) != (httpKey == null)) {
+        throw new CliException("--http-cert and --http-key go together");
+      }
+      if (httpCert != null) {
+        builder.httpCertificate(httpCert, httpKey);
+      }
       keyValues("--label", "KEY=VALUE, e.g. zone=a", labels, builder::label);
       taints.forEach(builder::taint);
       if (cpus != null) {

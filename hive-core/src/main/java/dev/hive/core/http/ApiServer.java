@@ -133,6 +133,17 @@ public final class ApiServer implements AutoCloseable {
   /** An answer with its bytes and the headers it adds. */
   record Reply(int status, String contentType, byte[] bytes, Map<String, String> headers) {}
 
+  /**
+   * The API's key and certificate chain (its certificate first) when it serves HTTPS.
+   *
+   * @param urlHost the host its URL names: the node's advertised address when it binds every address
+   */
+  public record Tls(java.security.PrivateKey key, List<java.security.cert.X509Certificate> chain, String urlHost) {
+    public Tls {
+      chain = List.copyOf(chain);
+    }
+  }
+
   /** The HTTP server that carries the API. */
   interface Front extends AutoCloseable {
     /** The address it listens on. */
@@ -150,6 +161,7 @@ public final class ApiServer implements AutoCloseable {
   private final ObjectMapper mapper = new ObjectMapper();
   private final List<Route> routes = new ArrayList<>();
   private volatile Front front;
+  private volatile Tls tls;
 
   private ApiServer(ExecutorService pool, LocalCluster cluster, Security security) {
     this.pool = pool;
@@ -164,9 +176,10 @@ public final class ApiServer implements AutoCloseable {
    * compares the two uses.
    *
    * @param security who may call it and under which names
+   * @param tls the key and certificate to serve HTTPS with, or null for plain HTTP (on loopback)
    * @throws UnavailableException if the port cannot be bound
    */
-  public static ApiServer start(LocalCluster cluster, String host, int port, Security security, boolean jdk) {
+  public static ApiServer start(LocalCluster cluster, String host, int port, Security security, boolean jdk, Tls tls) {
     // Writes wait on the log up to their deadline (10 s): with four threads, twenty writes to a
     // node cut off from the majority answered one batch of four every 10 s.
     ExecutorService pool =
@@ -178,6 +191,7 @@ public final class ApiServer implements AutoCloseable {
               return t;
             });
     ApiServer api = new ApiServer(pool, cluster, security);
+    api.tls = tls;
     new ApiRoutes(cluster, api.mapper).register(api);
     new ServiceRoutes(cluster, api.mapper).register(api);
     new MetricsRoutes(cluster, api.mapper).register(api);
@@ -185,7 +199,10 @@ public final class ApiServer implements AutoCloseable {
     new VmRoutes(cluster, api.mapper).register(api);
     new TokenRoutes(cluster, api.mapper).register(api);
     try {
-      api.front = jdk ? JdkFront.start(api, host, port, pool) : JettyFront.start(api, host, port, pool);
+      if (jdk && tls != null) {
+        throw new IOException("the JDK's server serves no HTTPS here; use the default server");
+      }
+      api.front = jdk ? JdkFront.start(api, host, port, pool) : JettyFront.start(api, host, port, pool, tls);
     } catch (IOException e) {
       pool.shutdownNow();
       throw new UnavailableException("cannot serve the REST API on " + host + ":" + port + ": " + e.getMessage()
@@ -224,7 +241,11 @@ public final class ApiServer implements AutoCloseable {
   /** Returns the base URL, e.g. {@code http://127.0.0.1:3000}. */
   public String url() {
     InetSocketAddress address = front.address();
-    return "http://" + address.getHostString() + ":" + address.getPort();
+    if (tls == null) {
+      return "http://" + address.getHostString() + ":" + address.getPort();
+    }
+    String host = address.getAddress() != null && address.getAddress().isAnyLocalAddress() ? tls.urlHost() : address.getHostString();
+    return "https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
   /**

@@ -16,7 +16,12 @@ import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
 import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -41,7 +46,7 @@ final class JettyFront implements ApiServer.Front {
     this.connector = connector;
   }
 
-  static JettyFront start(ApiServer api, String host, int port, ExecutorService pool) throws IOException {
+  static JettyFront start(ApiServer api, String host, int port, ExecutorService pool, ApiServer.Tls tls) throws IOException {
     QueuedThreadPool threads = new QueuedThreadPool(16, 2);
     threads.setName("hive-api-io");
     threads.setDaemon(true);
@@ -49,7 +54,9 @@ final class JettyFront implements ApiServer.Front {
     HttpConfiguration config = new HttpConfiguration();
     config.setSendServerVersion(false);
     config.setRequestHeaderSize(MAX_HEADER_BYTES);
-    ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(config));
+    ServerConnector connector = tls == null
+        ? new ServerConnector(server, 1, 1, new HttpConnectionFactory(config))
+        : new ServerConnector(server, 1, 1, new SslConnectionFactory(sslContext(tls), "http/1.1"), new HttpConnectionFactory(https(config)));
     connector.setHost(host);
     connector.setPort(port);
     connector.setIdleTimeout(IDLE_TIMEOUT.toMillis());
@@ -112,6 +119,33 @@ final class JettyFront implements ApiServer.Front {
       response.getHeaders().put("Content-Type", "application/json");
       response.write(true, ByteBuffer.wrap(MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(body)), callback);
     }
+  }
+
+  /** HTTPS only, TLS 1.2 or 1.3 (browsers and curl), with the node's key and chain. */
+  private static SslContextFactory.Server sslContext(ApiServer.Tls tls) throws IOException {
+    try {
+      KeyStore keys = KeyStore.getInstance("PKCS12");
+      keys.load(null, null);
+      // The store lives in memory only: its password guards nothing on disk.
+      char[] password = java.util.UUID.randomUUID().toString().toCharArray();
+      keys.setKeyEntry("api", tls.key(), password, tls.chain().toArray(new Certificate[0]));
+      SslContextFactory.Server ssl = new SslContextFactory.Server();
+      ssl.setKeyStore(keys);
+      ssl.setKeyStorePassword(new String(password));
+      ssl.setIncludeProtocols("TLSv1.3", "TLSv1.2");
+      return ssl;
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException("cannot use the API's key and certificate: " + e.getMessage(), e);
+    }
+  }
+
+  private static HttpConfiguration https(HttpConfiguration plain) {
+    HttpConfiguration https = new HttpConfiguration(plain);
+    SecureRequestCustomizer secure = new SecureRequestCustomizer();
+    // Clients reach a node by its address, without SNI; the API checks Host itself (BrowserGuard).
+    secure.setSniHostCheck(false);
+    https.addCustomizer(secure);
+    return https;
   }
 
   private static InetSocketAddress address(java.net.SocketAddress address) {

@@ -70,6 +70,11 @@ final class ClusterNode implements AutoCloseable {
   final JoinToken token;
   final boolean createdCluster;
   private final ClusterPki pki;
+
+  /** The node's certificates and, as every member holds it, the cluster CA's key. */
+  ClusterPki pki() {
+    return pki;
+  }
   private final Transport transport;
   private final SwimMembership membership;
   private final RaftCommandLog raft;

@@ -2,6 +2,8 @@ package dev.hive.core.internal;
 
 import dev.hive.api.Cluster;
 import dev.hive.api.HiveConfig;
+import dev.hive.api.InvalidSpecException;
+import dev.hive.core.security.ClusterPki;
 import dev.hive.api.HiveEngine;
 import dev.hive.api.HiveEvent;
 import dev.hive.api.HiveException;
@@ -176,7 +178,7 @@ public final class CoreEngine implements HiveEngine {
           !base.setting("hive.api.open-health").map(v -> v.equalsIgnoreCase("false")).orElse(false),
           base.setting("hive.api.open-metrics").map(v -> v.equalsIgnoreCase("true")).orElse(false));
       ApiServer api = ApiServer.start(cluster, config.httpHost(), config.httpPort(), security,
-          base.setting("hive.api.server").map("jdk"::equals).orElse(false));
+          base.setting("hive.api.server").map("jdk"::equals).orElse(false), apiTls(config, clusterNode, nodeId, address, dataDir));
       closeables.add(api);
       cluster.setApiUrl(api.url());
       newBootstrapToken.ifPresent(cluster::setNewBootstrapApiToken);
@@ -226,6 +228,63 @@ public final class CoreEngine implements HiveEngine {
       return java.util.Optional.empty();
     }
     return existed ? java.util.Optional.empty() : java.util.Optional.of(secret);
+  }
+
+  /**
+   * HTTPS material for an API off loopback: the certificate the user gave, or one the cluster CA
+   * issues now for the node's names (written to {@code tls/api.crt} and {@code tls/api.key}).
+   * Null on loopback, where the API stays plain HTTP.
+   *
+   * @throws InvalidSpecException off loopback on a node that has neither
+   */
+  private static ApiServer.Tls apiTls(HiveConfig config, ClusterNode clusterNode, String nodeId, String advertised, Path dataDir) {
+    String bind = config.httpHost();
+    java.net.InetAddress address;
+    try {
+      address = java.net.InetAddress.getByName(bind);
+    } catch (java.io.IOException e) {
+      throw new InvalidSpecException("http-bind", "'" + bind + "' is not an address of this host");
+    }
+    if (address.isLoopbackAddress()) {
+      return null;
+    }
+    try {
+      if (config.httpCertificate().isPresent()) {
+        java.util.List<java.security.cert.X509Certificate> chain = new java.util.ArrayList<>();
+        try (java.io.InputStream in = Files.newInputStream(config.httpCertificate().get())) {
+          for (java.security.cert.Certificate c : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+            chain.add((java.security.cert.X509Certificate) c);
+          }
+        }
+        if (chain.isEmpty()) {
+          throw new InvalidSpecException("http-cert", config.httpCertificate().get() + " holds no PEM certificate");
+        }
+        java.security.PrivateKey key = ClusterPki.parsePrivateKey(Files.readString(config.httpKey().orElseThrow()));
+        return new ApiServer.Tls(key, chain, advertised);
+      }
+      if (clusterNode == null) {
+        throw new InvalidSpecException("http-bind", "off loopback the API is HTTPS only, and this node has no cluster CA to issue its certificate: "
+            + "start it in a cluster (--port) or give --http-cert and --http-key");
+      }
+      java.util.Set<String> names = new java.util.TreeSet<>(java.util.List.of("localhost", "127.0.0.1", advertised));
+      if (!address.isAnyLocalAddress()) {
+        names.add(address.getHostAddress());
+      }
+      try {
+        names.add(java.net.InetAddress.getLocalHost().getHostName());
+      } catch (java.io.IOException e) {
+        // A host without a resolvable name is reached by address.
+      }
+      java.security.KeyPair keys = ClusterPki.newKeyPair();
+      ClusterPki pki = clusterNode.pki();
+      java.security.cert.X509Certificate cert = pki.issueServer(nodeId, keys.getPublic(), names);
+      Path tls = dataDir.resolve("tls");
+      dev.hive.core.security.SecretFiles.write(tls.resolve("api.crt"), ClusterPki.pem(cert).getBytes(StandardCharsets.UTF_8));
+      dev.hive.core.security.SecretFiles.write(tls.resolve("api.key"), ClusterPki.pem(keys.getPrivate()).getBytes(StandardCharsets.UTF_8));
+      return new ApiServer.Tls(keys.getPrivate(), java.util.List.of(cert, pki.caCertificate()), advertised);
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      throw new InvalidSpecException("http-cert", "cannot read the API's certificate or key: " + e.getMessage());
+    }
   }
 
   /** The first write after a start waits for a leader: a restarted group elects one within seconds. */

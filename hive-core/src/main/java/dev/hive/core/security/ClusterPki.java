@@ -142,6 +142,25 @@ public final class ClusterPki {
     return sign(name(nodeId, "hive-node"), key, X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded()), caKey, false, Duration.ofDays(3650));
   }
 
+  /**
+   * Issues a server certificate for the REST API whose names ({@code names}: addresses and host
+   * names) a client checks, as browsers and curl do.
+   *
+   * @throws HiveException if this node does not hold the CA key
+   */
+  public X509Certificate issueServer(String nodeId, PublicKey key, java.util.Collection<String> names) {
+    if (caKey == null) {
+      throw new HiveException("this node cannot issue an API certificate: it does not hold the cluster CA key; give one with --http-cert and --http-key");
+    }
+    java.util.List<org.bouncycastle.asn1.x509.GeneralName> alt = new java.util.ArrayList<>();
+    for (String n : new java.util.TreeSet<>(names)) {
+      boolean ip = n.matches("[0-9.]+") || n.contains(":");
+      alt.add(new org.bouncycastle.asn1.x509.GeneralName(ip ? org.bouncycastle.asn1.x509.GeneralName.iPAddress : org.bouncycastle.asn1.x509.GeneralName.dNSName, n));
+    }
+    return sign(name(nodeId, "hive-api"), key, X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded()), caKey, false,
+        Duration.ofDays(365), new org.bouncycastle.asn1.x509.GeneralNames(alt.toArray(org.bouncycastle.asn1.x509.GeneralName[]::new)));
+  }
+
   /** A self-signed certificate for a joining node whose OU proves it knows the token. */
   public static X509Certificate joinerCertificate(KeyPair keys, String nodeId, JoinToken token) {
     String proof = Base64.getUrlEncoder().withoutPadding().encodeToString(token.mac("join-key", keys.getPublic().getEncoded()));
@@ -184,12 +203,21 @@ public final class ClusterPki {
   }
 
   private static X509Certificate sign(X500Name subject, PublicKey key, X500Name issuer, PrivateKey issuerKey, boolean ca, Duration validity) {
+    return sign(subject, key, issuer, issuerKey, ca, validity, null);
+  }
+
+  private static X509Certificate sign(X500Name subject, PublicKey key, X500Name issuer, PrivateKey issuerKey, boolean ca, Duration validity,
+      org.bouncycastle.asn1.x509.GeneralNames serverNames) {
     try {
       Instant now = Instant.now();
       JcaX509v3CertificateBuilder b =
           new JcaX509v3CertificateBuilder(issuer, new BigInteger(127, RANDOM), Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(validity)), subject, key);
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(ca ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature | KeyUsage.keyAgreement));
+      if (serverNames != null) {
+        b.addExtension(Extension.subjectAlternativeName, false, serverNames);
+        b.addExtension(Extension.extendedKeyUsage, false, new org.bouncycastle.asn1.x509.ExtendedKeyUsage(org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_serverAuth));
+      }
       X509CertificateHolder holder = b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey));
       return new JcaX509CertificateConverter().getCertificate(holder);
     } catch (OperatorCreationException | GeneralSecurityException | IOException e) {
