@@ -55,7 +55,7 @@ public final class RestThroughputHarness {
     Cluster cluster = Hive.builder().dataDir(dataDir).httpPort(0).setting("hive.api.server", jdk ? "jdk" : "jetty").start();
     for (int i = 0; i < 20; i++) {
       // Zero replicas: the list has twenty apps to encode and no process runs.
-      cluster.apps().deploy(AppSpec.builder().name("app-" + i).command("sleep 600").replicas(0).build());
+      cluster.apps().deploy(AppSpec.builder("app-" + i).command("sleep 600").replicas(0).build());
     }
     return cluster;
   }
