@@ -98,7 +98,7 @@ final class ClusterFormation {
   static ClusterPki join(Path tlsDir, String clusterName, String nodeId, JoinToken token, List<DiscoveredPeer> seeds, Duration timeout,
       Transport pluginJoiner) {
     if (token == null) {
-      throw new UnavailableException("this node has no certificate and no join token: pass --token (a member prints it with `hive cluster token`)");
+      throw new UnavailableException("this node has no certificate and no join token: pass --token-file FILE or $HIVE_JOIN_TOKEN (a member prints it with `hive cluster token`)");
     }
     KeyPair keys = ClusterPki.newKeyPair();
     X509Certificate joinerCert = ClusterPki.joinerCertificate(keys, nodeId, token);
