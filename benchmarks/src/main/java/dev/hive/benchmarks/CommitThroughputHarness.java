@@ -80,7 +80,7 @@ public final class CommitThroughputHarness {
     ClusterPki ca = ClusterPki.createCluster(Files.createDirectories(dir.resolve("tls-a")), "bench", "a");
     List<RaftCommandLog> logs = new ArrayList<>();
     String aAddress = "127.0.0.1:" + freePort();
-    RaftCommandLog a = RaftCommandLog.start("bench", "a", dir.resolve("a"), aAddress, List.of(new RaftCommandLog.Peer("a", aAddress, true)),
+    RaftCommandLog a = RaftCommandLog.start("bench", "a", dir.resolve("a"), "127.0.0.1", aAddress, List.of(new RaftCommandLog.Peer("a", aAddress, true)),
         new GrpcTlsConfig(TlsContexts.memberKeys(ca), TlsContexts.memberTrust(ca), true), RaftCommandLog.Timing.DEFAULTS);
     logs.add(a);
     long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -93,7 +93,7 @@ public final class CommitThroughputHarness {
       String address = "127.0.0.1:" + freePort();
       List<RaftCommandLog.Peer> conf = new ArrayList<>(a.configuration());
       conf.add(new RaftCommandLog.Peer(id, address, false));
-      RaftCommandLog node = RaftCommandLog.start("bench", id, dir.resolve(id), address, conf,
+      RaftCommandLog node = RaftCommandLog.start("bench", id, dir.resolve(id), "127.0.0.1", address, conf,
           new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true), RaftCommandLog.Timing.DEFAULTS);
       logs.add(node);
       a.addPeer(id, address);

@@ -229,7 +229,8 @@ final class ClusterNode implements AutoCloseable {
         initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, false));
       }
     }
-    RaftCommandLog raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, raftAddress, initial, tls, timing);
+    // The consensus port binds what the cluster port binds; the others reach it at the advertised address.
+    RaftCommandLog raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, config.bindAddress(), raftAddress, initial, tls, timing);
     closeables.add(raft);
     if (adder != null) {
       awaitAdmission(transport, adder, raft, raftAddress, joinTimeout);

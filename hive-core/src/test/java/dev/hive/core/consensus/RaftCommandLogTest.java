@@ -57,7 +57,7 @@ class RaftCommandLogTest {
   }
 
   private RaftCommandLog start(String id, List<RaftCommandLog.Peer> peers, String address) {
-    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), address, peers, tls(id), RaftCommandLog.Timing.DEFAULTS);
+    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), "127.0.0.1", address, peers, tls(id), RaftCommandLog.Timing.DEFAULTS);
     logs.add(log);
     return log;
   }

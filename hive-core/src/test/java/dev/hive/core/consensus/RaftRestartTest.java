@@ -440,7 +440,7 @@ class RaftRestartTest {
   }
 
   private RaftCommandLog start(String id, List<RaftCommandLog.Peer> peers) {
-    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), address(id), peers, tls(id), RaftCommandLog.Timing.DEFAULTS);
+    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), "127.0.0.1", address(id), peers, tls(id), RaftCommandLog.Timing.DEFAULTS);
     logs.add(log);
     return log;
   }
