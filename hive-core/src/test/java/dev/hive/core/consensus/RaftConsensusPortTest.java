@@ -2,6 +2,7 @@ package dev.hive.core.consensus;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hive.core.security.ClusterPki;
@@ -14,6 +15,7 @@ import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -24,12 +26,21 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.apache.ratis.grpc.GrpcTlsConfig;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The consensus port is as closed as the cluster port: it listens only on the node's bind address. */
+/**
+ * The consensus port is as closed as the cluster port: it listens only on the node's bind address,
+ * and speaks TLS 1.3 only, as a server and towards its peers.
+ */
 class RaftConsensusPortTest {
   @TempDir Path dir;
   private final List<RaftCommandLog> logs = new ArrayList<>();
@@ -74,10 +85,53 @@ class RaftConsensusPortTest {
         .allMatch(InetAddress::isAnyLocalAddress);
   }
 
+  @Test
+  void acceptsTls13OnlyAsAServer() throws Exception {
+    int port = freePort();
+    ClusterPki pki = pki("a");
+    start("a", "127.0.0.1", port, List.of(new RaftCommandLog.Peer("a", "127.0.0.1:" + port, true)));
+    SSLContext member = TlsContexts.member(pki, null);
+
+    try (SSLSocket s = handshakeTo(member, port, "TLSv1.3")) {
+      assertThat(s.getSession().getProtocol()).isEqualTo("TLSv1.3");
+    }
+    assertThat(catchThrowable(() -> handshakeTo(member, port, "TLSv1.2").close()))
+        .as("the failure of a TLS 1.2 handshake with the consensus port")
+        .isInstanceOf(SSLException.class)
+        .hasMessageContaining("protocol");
+  }
+
+  @Test
+  void offersTls13OnlyToItsPeers() throws Exception {
+    int port = freePort();
+    SSLContext peerContext = TlsContexts.member(pki("z"), null);
+    // A peer that speaks TLS 1.2 only: the node's first vote request comes to it.
+    try (SSLServerSocket peer = (SSLServerSocket) peerContext.getServerSocketFactory().createServerSocket(0, 8, InetAddress.getByName("127.0.0.1"))) {
+      peer.setEnabledProtocols(new String[] {"TLSv1.2"});
+      peer.setNeedClientAuth(true);
+      peer.setSoTimeout(30_000);
+      CompletableFuture<String> handshake = CompletableFuture.supplyAsync(() -> {
+        try (SSLSocket s = (SSLSocket) peer.accept()) {
+          s.setSoTimeout(10_000);
+          s.startHandshake();
+          return s.getSession().getProtocol();
+        } catch (SSLException e) {
+          return "refused: " + e.getMessage();
+        } catch (IOException e) {
+          return "no connection: " + e;
+        }
+      });
+      start("a", "127.0.0.1", port, List.of(
+          new RaftCommandLog.Peer("a", "127.0.0.1:" + port, true),
+          new RaftCommandLog.Peer("z", "127.0.0.1:" + peer.getLocalPort(), true)));
+      assertThat(handshake.get(60, TimeUnit.SECONDS)).as("the node's handshake with a TLS 1.2-only peer")
+          .startsWith("refused")
+          .contains("protocol");
+    }
+  }
+
   private RaftCommandLog start(String id, String bind, int port, List<RaftCommandLog.Peer> peers) {
-    ClusterPki pki = pki(id);
-    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), bind, bind + ":" + port, peers,
-        new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true), RaftCommandLog.Timing.DEFAULTS);
+    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), bind, bind + ":" + port, peers, pki(id), RaftCommandLog.Timing.DEFAULTS);
     logs.add(log);
     return log;
   }
@@ -91,6 +145,27 @@ class RaftConsensusPortTest {
       KeyPair keys = ClusterPki.newKeyPair();
       return ClusterPki.joined(dir.resolve("tls-" + id), keys, ca.issue(id, keys.getPublic()), ca.caCertificate(), null);
     });
+  }
+
+  /** A finished handshake with the consensus port at {@code protocol} only, offering HTTP/2 as gRPC does. */
+  private static SSLSocket handshakeTo(SSLContext context, int port, String protocol) throws IOException {
+    SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+    try {
+      s.setSoTimeout(10_000);
+      SSLParameters params = s.getSSLParameters();
+      params.setProtocols(new String[] {protocol});
+      params.setApplicationProtocols(new String[] {"h2"});
+      s.setSSLParameters(params);
+      s.startHandshake();
+      // TLS 1.3 servers judge the client's certificate after the client's handshake ends: one read shows it.
+      s.getOutputStream().write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      s.getInputStream().read();
+      return s;
+    } catch (IOException | RuntimeException e) {
+      s.close();
+      throw e;
+    }
   }
 
   /** The local addresses of the sockets listening on {@code port}, from /proc/net/tcp and tcp6. */
