@@ -5,7 +5,6 @@ import dev.hive.core.consensus.CommandLog;
 import dev.hive.core.consensus.LocalCommandLog;
 import dev.hive.core.consensus.RaftCommandLog;
 import dev.hive.core.security.ClusterPki;
-import dev.hive.core.security.TlsContexts;
 import dev.hive.core.state.Command;
 import dev.hive.core.state.NodeRecord;
 import dev.hive.core.storage.sqlite.SqliteStoreProvider;
@@ -27,7 +26,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
-import org.apache.ratis.grpc.GrpcTlsConfig;
 
 /**
  * Commands committed and applied per second, with their latency: three Raft voters on loopback
@@ -80,8 +78,8 @@ public final class CommitThroughputHarness {
     ClusterPki ca = ClusterPki.createCluster(Files.createDirectories(dir.resolve("tls-a")), "bench", "a");
     List<RaftCommandLog> logs = new ArrayList<>();
     String aAddress = "127.0.0.1:" + freePort();
-    RaftCommandLog a = RaftCommandLog.start("bench", "a", dir.resolve("a"), aAddress, List.of(new RaftCommandLog.Peer("a", aAddress, true)),
-        new GrpcTlsConfig(TlsContexts.memberKeys(ca), TlsContexts.memberTrust(ca), true), RaftCommandLog.Timing.DEFAULTS);
+    RaftCommandLog a = RaftCommandLog.start("bench", "a", dir.resolve("a"), "127.0.0.1", aAddress, List.of(new RaftCommandLog.Peer("a", aAddress, true)),
+        ca, RaftCommandLog.Timing.DEFAULTS);
     logs.add(a);
     long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!a.isLeader() && System.nanoTime() < giveUp) {
@@ -93,8 +91,7 @@ public final class CommitThroughputHarness {
       String address = "127.0.0.1:" + freePort();
       List<RaftCommandLog.Peer> conf = new ArrayList<>(a.configuration());
       conf.add(new RaftCommandLog.Peer(id, address, false));
-      RaftCommandLog node = RaftCommandLog.start("bench", id, dir.resolve(id), address, conf,
-          new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true), RaftCommandLog.Timing.DEFAULTS);
+      RaftCommandLog node = RaftCommandLog.start("bench", id, dir.resolve(id), "127.0.0.1", address, conf, pki, RaftCommandLog.Timing.DEFAULTS);
       logs.add(node);
       a.addPeer(id, address);
       a.setConfiguration(a.configuration(), a.configuration().stream().map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals(id))).toList());

@@ -273,7 +273,7 @@ public final class Hive {
     }
 
     /**
-     * Sets the address the cluster listener binds (default {@code 0.0.0.0}).
+     * Sets the address the cluster and consensus listeners bind (default {@code 0.0.0.0}).
      *
      * @throws InvalidSpecException if blank
      */

@@ -153,7 +153,7 @@ public final class HiveConfig {
     return port;
   }
 
-  /** Returns the address the cluster listener binds. */
+  /** Returns the address the cluster and consensus listeners bind. */
   public String bindAddress() {
     return bindAddress;
   }

@@ -177,7 +177,7 @@ public final class HiveCli implements Runnable {
     @Option(names = "--port", defaultValue = "7946", description = "cluster port (mutual TLS, or libp2p with --transport libp2p); consensus uses the next one (default: ${DEFAULT-VALUE})")
     int port;
 
-    @Option(names = "--bind", defaultValue = "0.0.0.0", description = "address the cluster port binds (default: ${DEFAULT-VALUE})")
+    @Option(names = "--bind", defaultValue = "0.0.0.0", description = "address the cluster and consensus ports bind (default: ${DEFAULT-VALUE})")
     String bind;
 
     @Option(names = "--advertise", description = "address other nodes reach this one at (default: the bind address or this host's first IPv4)")

@@ -5,6 +5,8 @@ import dev.hive.api.HiveException;
 import dev.hive.api.OutcomeUnknownException;
 import dev.hive.api.NodeRole;
 import dev.hive.api.UnavailableException;
+import dev.hive.core.security.ClusterPki;
+import dev.hive.core.security.TlsContexts;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.Command;
 import dev.hive.core.state.Refusals;
@@ -65,7 +67,7 @@ import org.slf4j.LoggerFactory;
  * cluster name. Up to {@value #MAX_VOTERS} nodes vote; the others follow as Raft listeners. Writes
  * from any node go to the leader through a Ratis client; the call returns once this node has
  * applied the command too, so a node reads its own writes. Node-to-node Raft traffic is gRPC with
- * mutual TLS on the cluster's certificates.
+ * mutual TLS 1.3 on the cluster's certificates, on the node's bind address only.
  */
 public final class RaftCommandLog implements CommandLog {
   /** Voters in the group at most; more make writes slower without making them safer in practice. */
@@ -319,17 +321,23 @@ public final class RaftCommandLog implements CommandLog {
    * Starts this node's Raft server.
    *
    * @param dir the Raft storage directory ({@code <data-dir>/raft})
-   * @param address this node's Raft address, {@code host:port}
+   * @param bind the address the consensus port listens on: the one the cluster port binds
+   *     ({@code 0.0.0.0} for all)
+   * @param address this node's Raft address as the other nodes reach it, {@code host:port}; the
+   *     port is the one listened on
    * @param initialPeers the group to start with when the storage is new: just this node for a new
    *     cluster, or the current configuration plus this node for a joiner; ignored on restart
-   * @param tls mutual TLS for gRPC, or null for plaintext (tests only)
+   * @param pki this node's certificates for mutual TLS, or null for plaintext (tests only)
    */
   public static RaftCommandLog start(
-      String clusterName, String nodeId, Path dir, String address, List<Peer> initialPeers, GrpcTlsConfig tls, Timing timing) {
+      String clusterName, String nodeId, Path dir, String bind, String address, List<Peer> initialPeers, ClusterPki pki, Timing timing) {
     RaftGroupId groupId = groupIdOf(clusterName);
     RaftProperties p = new RaftProperties();
     RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
     RaftServerConfigKeys.setStorageDir(p, List.of(dir.toFile()));
+    // Without a host Ratis listens on every address: a node started with --bind 127.0.0.1 would
+    // still take Raft traffic from the network. The address announced may be another (--advertise).
+    GrpcConfigKeys.Server.setHost(p, bind);
     GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
     RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(timing.electionMin().toMillis(), TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(timing.electionMax().toMillis(), TimeUnit.MILLISECONDS));
@@ -364,8 +372,8 @@ public final class RaftCommandLog implements CommandLog {
     // after a SIGKILL knows how far its own log is committed, and applies it before any leader
     // answers (snapshots come only every SNAPSHOT_EVERY entries and at clean stops).
     Parameters parameters = new Parameters();
-    if (tls != null) {
-      GrpcConfigKeys.TLS.setConf(parameters, tls);
+    if (pki != null) {
+      GrpcConfigKeys.TLS.setConf(parameters, tls(pki));
     }
     HiveStateMachine sm = new HiveStateMachine(Clock.systemUTC());
     boolean existing = Files.isDirectory(dir.resolve(groupId.getUuid().toString()));
@@ -388,9 +396,24 @@ public final class RaftCommandLog implements CommandLog {
       }
       return new RaftCommandLog(nodeId, groupId, p, parameters, server, sm, timing.writeTimeout());
     } catch (IOException e) {
-      throw new HiveException("cannot start the consensus server at " + address + " with storage " + dir + ": " + e.getMessage()
+      throw new HiveException("cannot start the consensus server on " + bind + " at " + address + " with storage " + dir + ": " + e.getMessage()
           + "; if the storage is corrupted, move it away and join the cluster again", e);
     }
+  }
+
+  /**
+   * Mutual TLS 1.3 on the cluster's certificates, as on the cluster port. Ratis builds from this
+   * one config both the server's SslContext and the one of its channels to peers (and of the
+   * client that forwards writes), so neither side offers or accepts TLS 1.2; left unset, Ratis
+   * allows whatever the TLS library does, TLS 1.2 included.
+   */
+  static GrpcTlsConfig tls(ClusterPki pki) {
+    return GrpcTlsConfig.newBuilder()
+        .setKeyManager(TlsContexts.memberKeys(pki))
+        .setTrustManager(TlsContexts.memberTrust(pki))
+        .setMutualTls(true)
+        .setProtocols("TLSv1.3")
+        .build();
   }
 
   /** Election and write timeouts; {@link #DEFAULTS} elect a new leader about a second after the old one stops. */

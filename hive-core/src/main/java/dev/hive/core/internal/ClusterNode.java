@@ -43,7 +43,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -217,7 +216,6 @@ final class ClusterNode implements AutoCloseable {
     // Consensus: a new cluster starts a group of one; a joiner asks a member for the group and to be added.
     Path raftDir = dataDir.resolve("raft");
     boolean raftExists = Files.isDirectory(raftDir.resolve(RaftCommandLog.groupIdOf(config.clusterName()).getUuid().toString()));
-    GrpcTlsConfig tls = new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true);
     RaftCommandLog.Timing timing = RaftCommandLog.Timing.DEFAULTS;
     List<RaftCommandLog.Peer> initial = new ArrayList<>();
     DiscoveredPeer adder = null;
@@ -234,7 +232,8 @@ final class ClusterNode implements AutoCloseable {
         initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, false));
       }
     }
-    RaftCommandLog raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, raftAddress, initial, tls, timing);
+    // The consensus port binds what the cluster port binds; the others reach it at the advertised address.
+    RaftCommandLog raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, config.bindAddress(), raftAddress, initial, pki, timing);
     closeables.add(raft);
     if (adder != null) {
       awaitAdmission(transport, adder, raft, raftAddress, joinTimeout);

@@ -9,7 +9,6 @@ import dev.hive.api.ConflictException;
 import dev.hive.api.NotFoundException;
 import dev.hive.api.NodeRole;
 import dev.hive.core.security.ClusterPki;
-import dev.hive.core.security.TlsContexts;
 import dev.hive.core.state.Command;
 import dev.hive.core.state.StateMachineTest;
 import java.io.IOException;
@@ -22,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,7 +42,7 @@ class RaftCommandLogTest {
     }
   }
 
-  private GrpcTlsConfig tls(String id) {
+  private ClusterPki pki(String id) {
     ClusterPki pki;
     if (ca == null) {
       ca = ClusterPki.createCluster(dir.resolve("tls-" + id), "test", id);
@@ -53,11 +51,11 @@ class RaftCommandLogTest {
       KeyPair keys = ClusterPki.newKeyPair();
       pki = ClusterPki.joined(dir.resolve("tls-" + id), keys, ca.issue(id, keys.getPublic()), ca.caCertificate(), null);
     }
-    return new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true);
+    return pki;
   }
 
   private RaftCommandLog start(String id, List<RaftCommandLog.Peer> peers, String address) {
-    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), address, peers, tls(id), RaftCommandLog.Timing.DEFAULTS);
+    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), "127.0.0.1", address, peers, pki(id), RaftCommandLog.Timing.DEFAULTS);
     logs.add(log);
     return log;
   }

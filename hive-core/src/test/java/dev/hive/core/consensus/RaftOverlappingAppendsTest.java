@@ -69,7 +69,7 @@ class RaftOverlappingAppendsTest {
   @Test
   void aHiveFollowerHoldsEveryEntryItAcknowledges() throws Exception {
     String address = "127.0.0.1:" + freePort();
-    RaftCommandLog follower = RaftCommandLog.start("overlap", "f", dir.resolve("f"), address,
+    RaftCommandLog follower = RaftCommandLog.start("overlap", "f", dir.resolve("f"), "127.0.0.1", address,
         List.of(new RaftCommandLog.Peer("f", address, true), new RaftCommandLog.Peer(LEADER.toString(), "127.0.0.1:" + freePort(), true)),
         null, RaftCommandLog.Timing.DEFAULTS);
     try {

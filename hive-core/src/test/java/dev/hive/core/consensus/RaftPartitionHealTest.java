@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.hive.core.security.ClusterPki;
-import dev.hive.core.security.TlsContexts;
 import dev.hive.core.state.Command;
 import dev.hive.core.state.StateMachineTest;
 import java.io.Closeable;
@@ -27,7 +26,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.proto.RaftProtos.ServerRpcProto;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -265,12 +263,12 @@ class RaftPartitionHealTest {
   }
 
   private RaftCommandLog start(String id, List<RaftCommandLog.Peer> peers, String address) {
-    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), address, peers, tls(id), RaftCommandLog.Timing.DEFAULTS);
+    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), "127.0.0.1", address, peers, pki(id), RaftCommandLog.Timing.DEFAULTS);
     logs.add(log);
     return log;
   }
 
-  private GrpcTlsConfig tls(String id) {
+  private ClusterPki pki(String id) {
     ClusterPki pki;
     if (ca == null) {
       ca = ClusterPki.createCluster(dir.resolve("tls-" + id), "test", id);
@@ -279,7 +277,7 @@ class RaftPartitionHealTest {
       KeyPair keys = ClusterPki.newKeyPair();
       pki = ClusterPki.joined(dir.resolve("tls-" + id), keys, ca.issue(id, keys.getPublic()), ca.caCertificate(), null);
     }
-    return new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true);
+    return pki;
   }
 
   /** The node's last applied log index. */

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.hive.core.security.ClusterPki;
-import dev.hive.core.security.TlsContexts;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.Command;
 import dev.hive.core.state.StateMachineTest;
@@ -19,7 +18,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.conf.RaftProperties;
@@ -57,8 +55,8 @@ class RaftRestartTest {
 
   @TempDir Path dir;
   private final List<RaftCommandLog> logs = new ArrayList<>();
-  /** Each node's TLS, issued once: a restarted node keeps its certificate. */
-  private final Map<String, GrpcTlsConfig> tls = new HashMap<>();
+  /** Each node's certificates, issued once: a restarted node keeps them. */
+  private final Map<String, ClusterPki> pkis = new HashMap<>();
   /** Each node's Raft address, kept across restarts. */
   private final Map<String, String> addresses = new HashMap<>();
   private ClusterPki ca;
@@ -440,7 +438,7 @@ class RaftRestartTest {
   }
 
   private RaftCommandLog start(String id, List<RaftCommandLog.Peer> peers) {
-    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), address(id), peers, tls(id), RaftCommandLog.Timing.DEFAULTS);
+    RaftCommandLog log = RaftCommandLog.start("test", id, dir.resolve(id), "127.0.0.1", address(id), peers, pki(id), RaftCommandLog.Timing.DEFAULTS);
     logs.add(log);
     return log;
   }
@@ -449,8 +447,8 @@ class RaftRestartTest {
     return addresses.computeIfAbsent(id, i -> "127.0.0.1:" + freePort());
   }
 
-  private GrpcTlsConfig tls(String id) {
-    return tls.computeIfAbsent(id, i -> {
+  private ClusterPki pki(String id) {
+    return pkis.computeIfAbsent(id, i -> {
       ClusterPki pki;
       if (ca == null) {
         ca = ClusterPki.createCluster(dir.resolve("tls-" + id), "test", id);
@@ -459,7 +457,7 @@ class RaftRestartTest {
         KeyPair keys = ClusterPki.newKeyPair();
         pki = ClusterPki.joined(dir.resolve("tls-" + id), keys, ca.issue(id, keys.getPublic()), ca.caCertificate(), null);
       }
-      return new GrpcTlsConfig(TlsContexts.memberKeys(pki), TlsContexts.memberTrust(pki), true);
+      return pki;
     });
   }
 

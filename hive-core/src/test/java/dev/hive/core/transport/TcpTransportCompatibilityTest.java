@@ -2,6 +2,7 @@ package dev.hive.core.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.hive.api.UnavailableException;
 import dev.hive.core.security.ClusterPki;
@@ -21,6 +22,8 @@ import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
 
 class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
@@ -81,6 +84,32 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
           .isInstanceOf(UnavailableException.class);
     } finally {
       impostor.close();
+    }
+  }
+
+  @Test
+  void theClusterPortAcceptsTls13Only() throws Exception {
+    SSLContext member = TlsContexts.member(ca, null);
+    try (SSLSocket s = handshake(member, "TLSv1.3")) {
+      assertThat(s.getSession().getProtocol()).isEqualTo("TLSv1.3");
+    }
+    assertThat(catchThrowable(() -> handshake(member, "TLSv1.2").close()))
+        .as("the failure of a TLS 1.2 handshake with the cluster port")
+        .isInstanceOf(SSLException.class)
+        .hasMessageContaining("protocol");
+  }
+
+  /** A finished handshake with node-b's port at {@code protocol} only, with a member's certificate. */
+  private SSLSocket handshake(SSLContext context, String protocol) throws java.io.IOException {
+    SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(bPeer.host(), bPeer.port());
+    try {
+      s.setSoTimeout(10_000);
+      s.setEnabledProtocols(new String[] {protocol});
+      s.startHandshake();
+      return s;
+    } catch (java.io.IOException | RuntimeException e) {
+      s.close();
+      throw e;
     }
   }
 
