@@ -244,6 +244,27 @@ public final class DaemonProcess implements AutoCloseable {
   /** A CLI command's exit code and output. */
   public record CliResult(int code, String out, String err) {}
 
+  /** Pids of live processes whose working directory is under {@code dir} (read from /proc). */
+  public static Set<Long> livePidsWorkingUnder(Path dir) {
+    Set<Long> pids = new TreeSet<>();
+    Path root = dir.toAbsolutePath().normalize();
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      procs.filter(p -> p.getFileName().toString().matches("\\d+")).forEach(p -> {
+        try {
+          // A removed directory reads as "PATH (deleted)": still under the root.
+          if (Files.readSymbolicLink(p.resolve("cwd")).toString().startsWith(root.toString() + "/")) {
+            pids.add(Long.parseLong(p.getFileName().toString()));
+          }
+        } catch (IOException | RuntimeException e) {
+          // Gone meanwhile, or not ours to read.
+        }
+      });
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot list /proc", e);
+    }
+    return pids;
+  }
+
   /** Pids of live processes whose environment holds {@code KEY=VALUE} (read from /proc). */
   public static Set<Long> livePidsWithEnv(String keyValue) {
     Set<Long> pids = new TreeSet<>();

@@ -222,8 +222,11 @@ public final class NetnsCluster implements AutoCloseable {
     for (Process f : forwarders) {
       f.destroyForcibly();
     }
-    // The daemons' children and the checker's workloads: everything that carries the mark.
+    // The daemons' children and the checker's workloads: everything that carries the mark, and
+    // every workload that runs in a data dir of this cluster (workloads do not inherit the
+    // daemon's environment, so one deployed without the mark carries only its cwd).
     DaemonProcess.killAll(DaemonProcess.livePidsWithEnv(mark));
+    DaemonProcess.killAll(DaemonProcess.livePidsWorkingUnder(dataDir));
     if (up) {
       run("scripts/netns-hosts.sh", "down", prefix, Integer.toString(size));
       up = false;
