@@ -161,10 +161,11 @@ public final class ApiServer implements AutoCloseable {
   private final ObjectMapper mapper = new ObjectMapper();
   private final List<Route> routes = new ArrayList<>();
   private volatile Front front;
-  private volatile Tls tls;
+  private final Tls tls;
 
-  private ApiServer(ExecutorService pool, LocalCluster cluster, Security security) {
+  private ApiServer(ExecutorService pool, LocalCluster cluster, Security security, Tls tls) {
     this.pool = pool;
+    this.tls = tls;
     this.cluster = cluster;
     this.security = security;
     this.browserGuard = new BrowserGuard(security.allowedHosts());
@@ -190,8 +191,7 @@ public final class ApiServer implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    ApiServer api = new ApiServer(pool, cluster, security);
-    api.tls = tls;
+    ApiServer api = new ApiServer(pool, cluster, security, tls);
     new ApiRoutes(cluster, api.mapper).register(api);
     new ServiceRoutes(cluster, api.mapper).register(api);
     new MetricsRoutes(cluster, api.mapper).register(api);
