@@ -51,7 +51,20 @@ final class TransferRoutes {
   }
 
   private Response send(Request r) {
-    JsonNode body = r.json(mapper);
+    SendRequest request = sendRequest(r.json(mapper));
+    Transfer t = cluster.transfers().send(request.file(), request.target(), request.options());
+    return new Response(202, json(t.status()));
+  }
+
+  /** What a transfer body asks for, checked before anything is read or sent. */
+  record SendRequest(Path file, String target, TransferOptions options) {}
+
+  /**
+   * Reads the body of {@code POST /api/v1/transfers}.
+   *
+   * @throws InvalidSpecException naming the field at fault
+   */
+  static SendRequest sendRequest(JsonNode body) {
     for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
       String field = it.next();
       if (!FIELDS.contains(field)) {
@@ -95,8 +108,7 @@ final class TransferRoutes {
     if (!file.isAbsolute()) {
       throw new InvalidSpecException("path", "'" + path + "' is relative; give the absolute path on the node (the CLI does this for you)");
     }
-    Transfer t = cluster.transfers().send(file, target, options.build());
-    return new Response(202, json(t.status()));
+    return new SendRequest(file, target, options.build());
   }
 
   private static String text(JsonNode body, String field, String what) {
