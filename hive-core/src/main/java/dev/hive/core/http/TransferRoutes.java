@@ -12,6 +12,7 @@ import dev.hive.api.TransferStatus;
 import dev.hive.core.http.ApiServer.Request;
 import dev.hive.core.http.ApiServer.Response;
 import dev.hive.core.internal.LocalCluster;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Locale;
@@ -104,7 +105,12 @@ final class TransferRoutes {
       }
       options.bandwidthLimit(v.asLong());
     }
-    Path file = Path.of(path);
+    Path file;
+    try {
+      file = Path.of(path);
+    } catch (InvalidPathException e) {
+      throw new InvalidSpecException("path", "'" + path.replace('\0', '?') + "' is not a path: " + e.getReason());
+    }
     if (!file.isAbsolute()) {
       throw new InvalidSpecException("path", "'" + path + "' is relative; give the absolute path on the node (the CLI does this for you)");
     }
