@@ -12,6 +12,7 @@ import dev.hive.api.TransferStatus;
 import dev.hive.core.http.ApiServer.Request;
 import dev.hive.core.http.ApiServer.Response;
 import dev.hive.core.internal.LocalCluster;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Locale;
@@ -51,7 +52,20 @@ final class TransferRoutes {
   }
 
   private Response send(Request r) {
-    JsonNode body = r.json(mapper);
+    SendRequest request = sendRequest(r.json(mapper));
+    Transfer t = cluster.transfers().send(request.file(), request.target(), request.options());
+    return new Response(202, json(t.status()));
+  }
+
+  /** What a transfer body asks for, checked before anything is read or sent. */
+  record SendRequest(Path file, String target, TransferOptions options) {}
+
+  /**
+   * Reads the body of {@code POST /api/v1/transfers}.
+   *
+   * @throws InvalidSpecException naming the field at fault
+   */
+  static SendRequest sendRequest(JsonNode body) {
     for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
       String field = it.next();
       if (!FIELDS.contains(field)) {
@@ -91,12 +105,16 @@ final class TransferRoutes {
       }
       options.bandwidthLimit(v.asLong());
     }
-    Path file = Path.of(path);
+    Path file;
+    try {
+      file = Path.of(path);
+    } catch (InvalidPathException e) {
+      throw new InvalidSpecException("path", "'" + path.replace('\0', '?') + "' is not a path: " + e.getReason());
+    }
     if (!file.isAbsolute()) {
       throw new InvalidSpecException("path", "'" + path + "' is relative; give the absolute path on the node (the CLI does this for you)");
     }
-    Transfer t = cluster.transfers().send(file, target, options.build());
-    return new Response(202, json(t.status()));
+    return new SendRequest(file, target, options.build());
   }
 
   private static String text(JsonNode body, String field, String what) {

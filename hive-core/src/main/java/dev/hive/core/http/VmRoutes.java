@@ -103,7 +103,20 @@ final class VmRoutes {
 
   private Response migrate(Request r) {
     Vm vm = vm(r);
-    JsonNode body = r.json(mapper);
+    MigrateRequest request = migrateRequest(r.json(mapper));
+    Migration m = vm.migrate(request.target(), request.mode(), request.options());
+    return new Response(202, VmService.encodeStatus(m.status()));
+  }
+
+  /** What a migrate body asks for, checked before the VM is touched. */
+  record MigrateRequest(String target, MigrationMode mode, MigrationOptions options) {}
+
+  /**
+   * Reads the body of {@code POST /api/v1/vms/{name}/migrate}.
+   *
+   * @throws InvalidSpecException naming the field at fault
+   */
+  static MigrateRequest migrateRequest(JsonNode body) {
     for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
       String field = it.next();
       if (!MIGRATE_FIELDS.contains(field)) {
@@ -136,8 +149,7 @@ final class VmRoutes {
     if (body.has("timeoutSeconds")) {
       options.timeout(Duration.ofSeconds(number(body, "timeoutSeconds")));
     }
-    Migration m = vm.migrate(body.get("target").asText(), mode, options.build());
-    return new Response(202, VmService.encodeStatus(m.status()));
+    return new MigrateRequest(body.get("target").asText(), mode, options.build());
   }
 
   private static long number(JsonNode body, String field) {

@@ -99,7 +99,7 @@ public final class StateCodec {
     if (!o.hasNonNull("requestId")) {
       return new Request(null, Long.MAX_VALUE, 0, "", command);
     }
-    return new Request(o.get("requestId").asText(), o.path("deadlineMillis").asLong(), o.path("stampMillis").asLong(),
+    return new Request(text(o, "requestId", "a request"), o.path("deadlineMillis").asLong(), o.path("stampMillis").asLong(),
         o.path("digest").asText(""), command);
   }
 
@@ -169,48 +169,50 @@ public final class StateCodec {
 
   private Command command(JsonNode o) {
     String type = o.path("type").asText();
+    String what = "a " + type + " command";
     switch (type) {
       case "register-node":
-        return new Command.RegisterNode(node(o.get("node")));
+        return new Command.RegisterNode(node(required(o, "node", what)));
       case "deploy-app":
-        return new Command.DeployApp(AppSpecCodec.fromJson(o.get("spec")), o.get("atMillis").asLong());
+        return new Command.DeployApp(AppSpecCodec.fromJson(required(o, "spec", what)), longValue(o, "atMillis", what));
       case "scale-app":
-        return new Command.ScaleApp(o.get("app").asText(), o.get("replicas").asInt());
+        return new Command.ScaleApp(text(o, "app", what), intValue(o, "replicas", what));
       case "restart-app":
-        return new Command.RestartApp(o.get("app").asText());
+        return new Command.RestartApp(text(o, "app", what));
       case "delete-app":
-        return new Command.DeleteApp(o.get("app").asText());
+        return new Command.DeleteApp(text(o, "app", what));
       case "assign-slots":
         Map<Integer, String> assignments = new HashMap<>();
-        o.get("assignments").fields().forEachRemaining(e -> assignments.put(Integer.parseInt(e.getKey()), e.getValue().asText()));
-        return new Command.AssignSlots(o.get("app").asText(), assignments);
+        fields(o, "assignments", what).forEachRemaining(e -> assignments.put(ordinal(e.getKey(), what), e.getValue().asText()));
+        return new Command.AssignSlots(text(o, "app", what), assignments);
       case "unassign-slots":
         Map<Integer, String> from = new HashMap<>();
-        o.get("from").fields().forEachRemaining(e -> from.put(Integer.parseInt(e.getKey()), e.getValue().asText()));
-        return new Command.UnassignSlots(o.get("app").asText(), from, o.get("avoid").asBoolean());
+        fields(o, "from", what).forEachRemaining(e -> from.put(ordinal(e.getKey(), what), e.getValue().asText()));
+        return new Command.UnassignSlots(text(o, "app", what), from, bool(o, "avoid", what));
       case "restart-slot":
-        return new Command.RestartSlot(o.get("app").asText(), o.get("ordinal").asInt(), o.get("generation").asInt());
+        return new Command.RestartSlot(text(o, "app", what), intValue(o, "ordinal", what), intValue(o, "generation", what));
       case "report-ready":
         Map<String, Integer> ready = new HashMap<>();
-        o.get("ready").fields().forEachRemaining(e -> ready.put(e.getKey(), e.getValue().asInt()));
-        return new Command.ReportReady(o.get("node").asText(), ready);
+        fields(o, "ready", what).forEachRemaining(e -> ready.put(e.getKey(), e.getValue().asInt()));
+        return new Command.ReportReady(text(o, "node", what), ready);
       case "set-draining":
-        return new Command.SetDraining(o.get("node").asText(), o.get("draining").asBoolean());
+        return new Command.SetDraining(text(o, "node", what), bool(o, "draining", what));
       case "set-pending-reason":
-        return new Command.SetPendingReason(o.get("app").asText(), o.get("reason").asText());
+        return new Command.SetPendingReason(text(o, "app", what), text(o, "reason", what));
       case "create-vm":
-        return new Command.CreateVm(VmSpecCodec.fromJson(o.get("spec")), o.get("node").asText(), o.get("atMillis").asLong());
+        return new Command.CreateVm(VmSpecCodec.fromJson(required(o, "spec", what)), text(o, "node", what), longValue(o, "atMillis", what));
       case "delete-vm":
-        return new Command.DeleteVm(o.get("vm").asText());
+        return new Command.DeleteVm(text(o, "vm", what));
       case "start-migration":
-        return new Command.StartMigration(migration(o.get("migration")));
+        return new Command.StartMigration(migration(required(o, "migration", what)));
       case "finish-migration":
-        return new Command.FinishMigration(o.get("id").asText(), dev.hive.api.MigrationState.valueOf(o.get("state").asText()),
-            o.get("atMillis").asLong(), o.get("totalMs").asLong(), o.get("downtimeMs").asLong(), o.get("bytes").asLong(), o.get("error").asText());
+        return new Command.FinishMigration(text(o, "id", what), enumValue(dev.hive.api.MigrationState.class, o, "state", what),
+            longValue(o, "atMillis", what), longValue(o, "totalMs", what), longValue(o, "downtimeMs", what), longValue(o, "bytes", what),
+            text(o, "error", what));
       case "create-token":
-        return new Command.CreateToken(token(o.get("token")), o.get("bootstrap").asBoolean());
+        return new Command.CreateToken(token(required(o, "token", what)), bool(o, "bootstrap", what));
       case "revoke-token":
-        return new Command.RevokeToken(o.get("name").asText());
+        return new Command.RevokeToken(text(o, "name", what));
       case "settle-request":
         return new Command.SettleRequest();
       default:
@@ -238,8 +240,9 @@ public final class StateCodec {
   public List<RequestLedger.Outcome> decodeOutcomes(byte[] bytes) {
     List<RequestLedger.Outcome> outcomes = new ArrayList<>();
     for (JsonNode r : tree(bytes).path("requests")) {
-      outcomes.add(new RequestLedger.Outcome(r.get("id").asText(), r.get("applied").asBoolean(), r.get("logIndex").asLong(),
-          r.get("refusal").asText(), r.get("digest").asText(), r.get("deadlineMillis").asLong()));
+      String what = "a request outcome";
+      outcomes.add(new RequestLedger.Outcome(text(r, "id", what), bool(r, "applied", what), longValue(r, "logIndex", what),
+          text(r, "refusal", what), text(r, "digest", what), longValue(r, "deadlineMillis", what)));
     }
     return outcomes;
   }
@@ -284,8 +287,9 @@ public final class StateCodec {
   }
 
   private static TokenRecord token(JsonNode t) {
-    return new TokenRecord(t.get("name").asText(), t.get("role").asText(), t.get("sha256").asText(), t.get("createdAtMillis").asLong(),
-        t.get("expiresAtMillis").asLong());
+    String what = "a token";
+    return new TokenRecord(text(t, "name", what), text(t, "role", what), text(t, "sha256", what), longValue(t, "createdAtMillis", what),
+        longValue(t, "expiresAtMillis", what));
   }
 
   private ObjectNode migration(MigrationRecord m) {
@@ -296,44 +300,49 @@ public final class StateCodec {
   }
 
   private static MigrationRecord migration(JsonNode m) {
-    return new MigrationRecord(m.get("id").asText(), m.get("vm").asText(), dev.hive.api.MigrationMode.valueOf(m.get("mode").asText()),
-        m.get("source").asText(), m.get("target").asText(), dev.hive.api.MigrationState.valueOf(m.get("state").asText()),
-        m.get("startedAtMillis").asLong(), m.get("finishedAtMillis").asLong(), m.get("totalMs").asLong(), m.get("downtimeMs").asLong(),
-        m.get("bytes").asLong(), m.get("error").asText());
+    String what = "a migration";
+    return new MigrationRecord(text(m, "id", what), text(m, "vm", what), enumValue(dev.hive.api.MigrationMode.class, m, "mode", what),
+        text(m, "source", what), text(m, "target", what), enumValue(dev.hive.api.MigrationState.class, m, "state", what),
+        longValue(m, "startedAtMillis", what), longValue(m, "finishedAtMillis", what), longValue(m, "totalMs", what),
+        longValue(m, "downtimeMs", what), longValue(m, "bytes", what), text(m, "error", what));
   }
 
-  /** Decodes a snapshot. */
+  /**
+   * Decodes a snapshot.
+   *
+   * @throws HiveException if the bytes are not a snapshot this version knows
+   */
   public ClusterState decodeState(byte[] bytes) {
     JsonNode o = tree(bytes);
     SortedMap<String, NodeRecord> nodes = new TreeMap<>();
-    o.get("nodes").fields().forEachRemaining(e -> nodes.put(e.getKey(), node(e.getValue())));
+    fields(o, "nodes", "a snapshot").forEachRemaining(e -> nodes.put(e.getKey(), node(e.getValue())));
     SortedMap<String, AppRecord> apps = new TreeMap<>();
-    o.get("apps")
-        .fields()
-        .forEachRemaining(
-            e -> {
-              JsonNode a = e.getValue();
-              SortedMap<Integer, Slot> slots = new TreeMap<>();
-              a.get("slots").fields().forEachRemaining(s -> {
-                JsonNode so = s.getValue();
-                java.util.TreeSet<String> avoid = new java.util.TreeSet<>();
-                so.path("avoid").forEach(n -> avoid.add(n.asText()));
-                slots.put(Integer.parseInt(s.getKey()), new Slot(so.get("node").asText(), so.get("generation").asInt(), so.get("ready").asBoolean(), avoid));
-              });
-              apps.put(e.getKey(), new AppRecord(AppSpecCodec.fromJson(a.get("spec")), a.get("generation").asInt(), a.get("createdAtMillis").asLong(), slots,
-                  a.path("pendingReason").asText("")));
-            });
+    fields(o, "apps", "a snapshot").forEachRemaining(e -> {
+      JsonNode a = e.getValue();
+      String what = "app '" + e.getKey() + "' of a snapshot";
+      SortedMap<Integer, Slot> slots = new TreeMap<>();
+      fields(a, "slots", what).forEachRemaining(s -> {
+        JsonNode so = s.getValue();
+        String slot = "slot " + s.getKey() + " of " + what;
+        java.util.TreeSet<String> avoid = new java.util.TreeSet<>();
+        so.path("avoid").forEach(n -> avoid.add(n.asText()));
+        slots.put(ordinal(s.getKey(), what), new Slot(text(so, "node", slot), intValue(so, "generation", slot), bool(so, "ready", slot), avoid));
+      });
+      apps.put(e.getKey(), new AppRecord(AppSpecCodec.fromJson(required(a, "spec", what)), intValue(a, "generation", what),
+          longValue(a, "createdAtMillis", what), slots, a.path("pendingReason").asText("")));
+    });
     SortedMap<String, VmRecord> vms = new TreeMap<>();
     o.path("vms").fields().forEachRemaining(e -> {
       JsonNode v = e.getValue();
-      vms.put(e.getKey(), new VmRecord(VmSpecCodec.fromJson(v.get("spec")), v.get("node").asText(), v.get("createdAtMillis").asLong(),
-          v.get("migration").asText()));
+      String what = "VM '" + e.getKey() + "' of a snapshot";
+      vms.put(e.getKey(), new VmRecord(VmSpecCodec.fromJson(required(v, "spec", what)), text(v, "node", what), longValue(v, "createdAtMillis", what),
+          text(v, "migration", what)));
     });
     SortedMap<String, MigrationRecord> migrations = new TreeMap<>();
     o.path("migrations").fields().forEachRemaining(e -> migrations.put(e.getKey(), migration(e.getValue())));
     SortedMap<String, TokenRecord> tokens = new TreeMap<>();
     o.path("tokens").fields().forEachRemaining(e -> tokens.put(e.getKey(), token(e.getValue())));
-    return new ClusterState(o.get("index").asLong(), nodes, apps, vms, migrations, tokens, o.path("bootstrapTokenIssued").asBoolean());
+    return new ClusterState(longValue(o, "index", "a snapshot"), nodes, apps, vms, migrations, tokens, o.path("bootstrapTokenIssued").asBoolean());
   }
 
   private ObjectNode node(NodeRecord n) {
@@ -350,16 +359,71 @@ public final class StateCodec {
   }
 
   private static NodeRecord node(JsonNode o) {
+    String what = "a node";
     Map<String, String> labels = new LinkedHashMap<>();
-    o.get("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+    fields(o, "labels", what).forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
     List<String> runtimes = new ArrayList<>();
-    o.get("runtimes").forEach(r -> runtimes.add(r.asText()));
+    required(o, "runtimes", what).forEach(r -> runtimes.add(r.asText()));
     java.util.Set<String> taints = new java.util.TreeSet<>();
     o.path("taints").forEach(t -> taints.add(t.asText()));
     return new NodeRecord(
-        o.get("id").asText(), o.get("name").asText(), o.get("address").asText(), o.get("cpus").asDouble(),
-        o.get("memoryBytes").asLong(), labels, runtimes, o.get("startedAtMillis").asLong(), taints, o.path("draining").asBoolean(false),
+        text(o, "id", what), text(o, "name", what), text(o, "address", what), required(o, "cpus", what).asDouble(),
+        longValue(o, "memoryBytes", what), labels, runtimes, longValue(o, "startedAtMillis", what), taints, o.path("draining").asBoolean(false),
         o.path("vmRuntime").asText(""));
+  }
+
+  /*
+   * Reading a record's fields. A record this version wrote has every field it reads; one that
+   * lacks a field, or holds a value no version writes there, came from elsewhere (another program,
+   * a damaged file, a peer that is not Hive) and is refused, naming the record and the field --
+   * never a NullPointerException that stops the log being applied without saying why.
+   */
+
+  private static JsonNode required(JsonNode o, String field, String what) {
+    JsonNode v = o.get(field);
+    if (v == null) {
+      throw new HiveException("the store holds " + what + " without its '" + field + "'; was it written by another program?");
+    }
+    return v;
+  }
+
+  private static String text(JsonNode o, String field, String what) {
+    return required(o, field, what).asText();
+  }
+
+  private static long longValue(JsonNode o, String field, String what) {
+    return required(o, field, what).asLong();
+  }
+
+  private static int intValue(JsonNode o, String field, String what) {
+    return required(o, field, what).asInt();
+  }
+
+  private static boolean bool(JsonNode o, String field, String what) {
+    return required(o, field, what).asBoolean();
+  }
+
+  /** The entries of an object field (none when it holds something else, as before). */
+  private static java.util.Iterator<Map.Entry<String, JsonNode>> fields(JsonNode o, String field, String what) {
+    return required(o, field, what).fields();
+  }
+
+  private static int ordinal(String key, String what) {
+    try {
+      return Integer.parseInt(key);
+    } catch (NumberFormatException e) {
+      throw new HiveException("the store holds " + what + " with slot '" + key + "', which is not an ordinal");
+    }
+  }
+
+  private static <E extends Enum<E>> E enumValue(Class<E> type, JsonNode o, String field, String what) {
+    String value = text(o, field, what);
+    try {
+      return Enum.valueOf(type, value);
+    } catch (IllegalArgumentException e) {
+      throw new HiveException("the store holds " + what + " whose " + field + " '" + value + "' is not a " + type.getSimpleName()
+          + "; was it written by a newer Hive?");
+    }
   }
 
   private byte[] bytes(JsonNode node) {

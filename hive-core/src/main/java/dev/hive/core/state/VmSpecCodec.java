@@ -67,13 +67,13 @@ public final class VmSpecCodec {
       if (!o.get("disks").isArray()) {
         throw new InvalidSpecException("disks", "expected an array of absolute paths");
       }
-      o.get("disks").forEach(d -> b.disk(Path.of(d.asText())));
+      o.get("disks").forEach(d -> b.disk(path("disks", d.asText())));
     }
     if (o.has("kernel")) {
-      b.kernel(Path.of(text(o, "kernel")));
+      b.kernel(path("kernel", text(o, "kernel")));
     }
     if (o.has("initrd")) {
-      b.initrd(Path.of(text(o, "initrd")));
+      b.initrd(path("initrd", text(o, "initrd")));
     }
     if (o.has("cmdline")) {
       b.cmdline(text(o, "cmdline"));
@@ -82,12 +82,21 @@ public final class VmSpecCodec {
       b.network(text(o, "network"));
     }
     if (o.has("serialLog")) {
-      b.serialLog(Path.of(text(o, "serialLog")));
+      b.serialLog(path("serialLog", text(o, "serialLog")));
     }
     if (o.has("node")) {
       b.node(text(o, "node"));
     }
     return b.build();
+  }
+
+  /** A path as the JDK reads it: one it cannot (a NUL character) is refused like any bad value. */
+  private static Path path(String field, String text) {
+    try {
+      return Path.of(text);
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new InvalidSpecException(field, "'" + text.replace('\0', '?') + "' is not a path: " + e.getReason());
+    }
   }
 
   private static String text(JsonNode o, String field) {

@@ -12,14 +12,46 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.LongRange;
+import org.junit.jupiter.api.Test;
 
-/** Properties of the scheduler over random clusters and batches (jqwik). */
+/**
+ * Properties of the scheduler over random clusters and batches. Each property runs a fixed number
+ * of tries drawn from a fixed seed, so every run checks the same cases; a failure names its try's
+ * inputs, and {@link Case} rebuilds the cluster and batch from them.
+ */
 class SchedulerPropertiesTest {
   private static final String[] ZONES = {"a", "b", "c"};
+
+  /** One try's inputs, drawn from the property's generator. */
+  @FunctionalInterface
+  private interface Try {
+    void check(Random inputs, int attempt);
+  }
+
+  /**
+   * Runs {@code tries} tries of a property, their inputs drawn from {@code seed}. A failing try
+   * names its inputs: each property puts them in its assertion descriptions.
+   */
+  private static void forTries(int tries, long seed, Try property) {
+    Random inputs = new Random(seed);
+    for (int attempt = 0; attempt < tries; attempt++) {
+      property.check(inputs, attempt);
+    }
+  }
+
+  /**
+   * A whole number in {@code [min, max]}: the bounds on the first two tries, where off-by-one
+   * mistakes live, then uniformly.
+   */
+  private static int between(Random inputs, int attempt, int min, int max) {
+    if (attempt == 0) {
+      return min;
+    }
+    if (attempt == 1) {
+      return max;
+    }
+    return min + inputs.nextInt(max - min + 1);
+  }
 
   /** A random cluster and batch, from a seed, so that a failing case can be replayed. */
   static final class Case {
@@ -53,9 +85,18 @@ class SchedulerPropertiesTest {
     }
   }
 
-  @Property(tries = 300)
-  void noPlacementOvercommitsANodeReusesAHostPortOrBreaksAFilter(@ForAll long seed, @ForAll @IntRange(min = 1, max = 40) int nodeCount,
-      @ForAll @IntRange(min = 1, max = 25) int appCount) {
+  @Test
+  void noPlacementOvercommitsANodeReusesAHostPortOrBreaksAFilter() {
+    forTries(300, 0x5c4ed01e1L, (inputs, attempt) -> {
+      long seed = inputs.nextLong();
+      int nodeCount = between(inputs, attempt, 1, 40);
+      int appCount = between(inputs, attempt, 1, 25);
+      noPlacementOvercommitsANodeReusesAHostPortOrBreaksAFilter(seed, nodeCount, appCount);
+    });
+  }
+
+  private static void noPlacementOvercommitsANodeReusesAHostPortOrBreaksAFilter(long seed, int nodeCount, int appCount) {
+    String inputs = "Case(" + seed + "L, " + nodeCount + ", " + appCount + ")";
     Case c = new Case(seed, nodeCount, appCount);
     Schedule schedule = Scheduler.schedule(c.nodes, c.requests);
     Map<String, NodeCapacity> byId = new HashMap<>();
@@ -74,41 +115,59 @@ class SchedulerPropertiesTest {
         long[] u = used.get(node.id());
         u[0] += q.cpuMillis();
         u[1] += q.memoryBytes();
-        assertThat(u[0]).as("CPU on %s", node.id()).isLessThanOrEqualTo(node.cpuMillis());
-        assertThat(u[1]).as("memory on %s", node.id()).isLessThanOrEqualTo(node.memoryBytes());
+        assertThat(u[0]).as("%s: CPU on %s", inputs, node.id()).isLessThanOrEqualTo(node.cpuMillis());
+        assertThat(u[1]).as("%s: memory on %s", inputs, node.id()).isLessThanOrEqualTo(node.memoryBytes());
         for (int port : q.hostPorts()) {
-          assertThat(ports.get(node.id()).add(port)).as("host port %d on %s", port, node.id()).isTrue();
+          assertThat(ports.get(node.id()).add(port)).as("%s: host port %d on %s", inputs, port, node.id()).isTrue();
         }
-        assertThat(node.runtimes()).contains(q.runtime());
-        q.constraints().forEach((k, v) -> assertThat(node.labels()).containsEntry(k, v));
+        assertThat(node.runtimes()).as(inputs).contains(q.runtime());
+        q.constraints().forEach((k, v) -> assertThat(node.labels()).as(inputs).containsEntry(k, v));
         for (String taint : node.taints()) {
-          assertThat(q.tolerations().contains(taint) || q.tolerations().contains(taint.substring(0, taint.indexOf('=')))).as("tolerates " + taint).isTrue();
+          assertThat(q.tolerations().contains(taint) || q.tolerations().contains(taint.substring(0, taint.indexOf('=')))).as(inputs + ": tolerates " + taint).isTrue();
         }
         if (q.antiAffinity()) {
-          assertThat(nodesOfApp.add(node.id())).as("anti-affinity of %s on %s", q.app(), node.id()).isTrue();
+          assertThat(nodesOfApp.add(node.id())).as("%s: anti-affinity of %s on %s", inputs, q.app(), node.id()).isTrue();
         }
       }
       boolean allPlaced = schedule.placements(r).size() == q.ordinals().length;
-      assertThat(schedule.unplacedReason(r) == null).isEqualTo(allPlaced);
+      assertThat(schedule.unplacedReason(r) == null).as(inputs).isEqualTo(allPlaced);
     }
   }
 
-  @Property(tries = 100)
-  void theScheduleDoesNotDependOnTheOrderNodesAreListedIn(@ForAll long seed, @ForAll @IntRange(min = 1, max = 30) int nodeCount) {
+  @Test
+  void theScheduleDoesNotDependOnTheOrderNodesAreListedIn() {
+    forTries(100, 0x0dde7L, (inputs, attempt) -> {
+      long seed = inputs.nextLong();
+      int nodeCount = between(inputs, attempt, 1, 30);
+      theScheduleDoesNotDependOnTheOrderNodesAreListedIn(seed, nodeCount);
+    });
+  }
+
+  private static void theScheduleDoesNotDependOnTheOrderNodesAreListedIn(long seed, int nodeCount) {
+    String inputs = "Case(" + seed + "L, " + nodeCount + ", 10)";
     Case c = new Case(seed, nodeCount, 10);
     List<NodeCapacity> shuffled = new ArrayList<>(c.nodes);
     Collections.shuffle(shuffled, new Random(seed ^ 1));
     Schedule a = Scheduler.schedule(c.nodes, c.requests);
     Schedule b = Scheduler.schedule(shuffled, c.requests);
     for (int r = 0; r < c.requests.size(); r++) {
-      assertThat(b.placements(r)).isEqualTo(a.placements(r));
-      assertThat(b.unplacedReason(r)).isEqualTo(a.unplacedReason(r));
+      assertThat(b.placements(r)).as(inputs).isEqualTo(a.placements(r));
+      assertThat(b.unplacedReason(r)).as(inputs).isEqualTo(a.unplacedReason(r));
     }
   }
 
-  @Property(tries = 60)
-  void binpackUsesAtMostFivePercentMoreNodesThanFirstFitDecreasing(@ForAll long seed, @ForAll @IntRange(min = 50, max = 400) int slots,
-      @ForAll @LongRange(min = 4, max = 64) long nodeCores) {
+  @Test
+  void binpackUsesAtMostFivePercentMoreNodesThanFirstFitDecreasing() {
+    forTries(60, 0xb1a9ac4L, (inputs, attempt) -> {
+      long seed = inputs.nextLong();
+      int slots = between(inputs, attempt, 50, 400);
+      long nodeCores = between(inputs, attempt, 4, 64);
+      binpackUsesAtMostFivePercentMoreNodesThanFirstFitDecreasing(seed, slots, nodeCores);
+    });
+  }
+
+  private static void binpackUsesAtMostFivePercentMoreNodesThanFirstFitDecreasing(long seed, int slots, long nodeCores) {
+    String inputs = "seed " + seed + ", " + slots + " slots, " + nodeCores + " cores a node";
     Random r = new Random(seed);
     int nodeCount = slots;
     List<NodeCapacity> nodes = new ArrayList<>();
@@ -135,9 +194,9 @@ class SchedulerPropertiesTest {
     for (int i = 0; i < requests.size(); i++) {
       used.addAll(schedule.placements(i).values());
     }
-    assertThat(schedule.placedCount()).isEqualTo(slots);
+    assertThat(schedule.placedCount()).as(inputs).isEqualTo(slots);
     int ffd = firstFitDecreasing(items, nodeCores * 1000, nodeCores << 32);
-    assertThat(used.size()).as("binpack nodes vs first-fit-decreasing %d", ffd).isLessThanOrEqualTo(Math.max(ffd + 1, (int) Math.floor(ffd * 1.05)));
+    assertThat(used.size()).as("%s: binpack nodes vs first-fit-decreasing %d", inputs, ffd).isLessThanOrEqualTo(Math.max(ffd + 1, (int) Math.floor(ffd * 1.05)));
   }
 
   /** The textbook: largest first (by dominant share), each into the first node it fits. */

@@ -136,18 +136,46 @@ public final class Multiaddr {
     return new Multiaddr(components);
   }
 
+  /**
+   * Decodes one value. A value the text form cannot carry is refused here, so that every address
+   * decoded can be shown, parsed back and passed on as it came: an empty value, a name holding '/'
+   * or bytes that are not UTF-8, an IPv4 address posing as /ip6.
+   */
   private static String decodeValue(Protocol p, byte[] raw) throws WireException {
+    if (p.size < 0 && raw.length == 0) {
+      throw new WireException("multiaddr /" + p.text + " has an empty value");
+    }
     try {
       return switch (p) {
-        case IP4, IP6 -> InetAddress.getByAddress(raw).getHostAddress();
+        case IP4 -> InetAddress.getByAddress(raw).getHostAddress();
+        case IP6 -> {
+          InetAddress address = InetAddress.getByAddress(raw);
+          if (!(address instanceof java.net.Inet6Address)) {
+            throw new WireException("multiaddr /ip6 holds the IPv4 address " + address.getHostAddress() + "; that is /ip4");
+          }
+          yield address.getHostAddress();
+        }
         case TCP, UDP -> Integer.toString(((raw[0] & 0xFF) << 8) | (raw[1] & 0xFF));
         case P2P -> PeerId.fromBytes(raw).toString();
         case CERTHASH -> java.util.HexFormat.of().formatHex(raw);
-        default -> p.size == 0 ? "" : new String(raw, StandardCharsets.UTF_8);
+        default -> p.size == 0 ? "" : text(p, raw);
       };
     } catch (UnknownHostException e) {
       throw new WireException("bad address in multiaddr");
     }
+  }
+
+  private static String text(Protocol p, byte[] raw) throws WireException {
+    String value;
+    try {
+      value = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(raw)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new WireException("multiaddr /" + p.text + " value is not UTF-8");
+    }
+    if (value.contains("/")) {
+      throw new WireException("multiaddr /" + p.text + " value '" + value + "' holds a '/'");
+    }
+    return value;
   }
 
   private static byte[] encodeValue(Protocol p, String value) {

@@ -20,9 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -113,20 +110,24 @@ class MisbehavingPeerTest {
     }
   }
 
-  @Property(tries = 15)
-  void garbageBeforeOrInsteadOfMultistreamClosesThatSocketOnly(@ForAll long seed, @ForAll @IntRange(min = 1, max = 400) int size)
-      throws Exception {
-    start();
-    try {
+  @Test
+  void garbageBeforeOrInsteadOfMultistreamClosesThatSocketOnly() throws Exception {
+    Random inputs = new Random(0x9a4ba9eL);
+    for (int attempt = 0; attempt < 15; attempt++) {
+      // Each try meets a fresh target, as the first one does (started before the test).
+      if (attempt > 0) {
+        stop();
+        closeables.clear();
+        start();
+      }
+      // One to 400 bytes: the bounds first, then any.
+      int size = attempt == 0 ? 1 : attempt == 1 ? 400 : 1 + inputs.nextInt(400);
       byte[] garbage = new byte[size];
-      new Random(seed).nextBytes(garbage);
+      inputs.nextBytes(garbage);
       Socket s = raw();
       sendAndHalfClose(s, garbage);
       assertClosedByPeer(s.getInputStream());
       assertTargetStillServes();
-    } finally {
-      stop();
-      closeables.clear();
     }
   }
 
@@ -287,8 +288,15 @@ class MisbehavingPeerTest {
     assertThat(gossip.score(bystander.peerId())).isNegative();
   }
 
-  @Property(tries = 200)
-  void yamuxSurvivesRandomFrames(@ForAll long seed) {
+  @Test
+  void yamuxSurvivesRandomFrames() {
+    Random seeds = new Random(0x3a30fL);
+    for (int attempt = 0; attempt < 200; attempt++) {
+      yamuxSurvivesRandomFrames(seeds.nextLong());
+    }
+  }
+
+  private static void yamuxSurvivesRandomFrames(long seed) {
     Random r = new Random(seed);
     ByteArrayOutputStream frames = new ByteArrayOutputStream();
     for (int i = 0, n = 1 + r.nextInt(20); i < n; i++) {
@@ -304,7 +312,7 @@ class MisbehavingPeerTest {
         stream -> { });
     yamux.run();
     assertThat(yamux.closedFuture()).isDone();
-    assertThat(yamux.endedBy()).as("what ended the connection").satisfiesAnyOf(
+    assertThat(yamux.endedBy()).as("what ended the connection, seed %d", seed).satisfiesAnyOf(
         e -> assertThat(e).isNull(), e -> assertThat(e).isInstanceOf(IOException.class));
   }
 }

@@ -63,7 +63,20 @@ record Frame(byte type, long id, String topic, byte[] payload) {
     }
     byte[] payload = new byte[length];
     in.readFully(payload);
-    return new Frame(type, id, new String(topic, StandardCharsets.UTF_8), payload);
+    return new Frame(type, id, topic(topic), payload);
+  }
+
+  /**
+   * A topic must be UTF-8: bytes that are not would read as replacement characters, three bytes
+   * each, and the reply that echoes the topic would be a frame over {@link #MAX_TOPIC} that the
+   * peer refuses.
+   */
+  private static String topic(byte[] bytes) throws ProtocolException {
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new ProtocolException("topic of " + bytes.length + " bytes is not UTF-8");
+    }
   }
 
   /** Bytes that are not the tcp transport's protocol. */

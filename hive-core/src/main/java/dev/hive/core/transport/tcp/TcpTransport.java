@@ -443,7 +443,7 @@ public final class TcpTransport implements Transport {
   }
 
   /** The body of an inbound stream: the DATA frames' payloads, up to the END frame. */
-  private static final class StreamBody extends InputStream {
+  static final class StreamBody extends InputStream {
     private final DataInputStream in;
     private byte[] current = new byte[0];
     private int position;
