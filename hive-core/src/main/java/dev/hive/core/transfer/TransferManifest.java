@@ -107,7 +107,11 @@ public record TransferManifest(
           throw new InvalidSpecException("manifest", "file '" + e.path() + "' is listed twice");
         }
       }
-      sum = Math.addExact(sum, e.size());
+      try {
+        sum = Math.addExact(sum, e.size());
+      } catch (ArithmeticException overflow) {
+        throw new InvalidSpecException("manifest", "the files' sizes add up to more than " + Long.MAX_VALUE + " bytes");
+      }
       chunks += chunksOf(e.size(), chunkSize);
     }
     if (directory) {
