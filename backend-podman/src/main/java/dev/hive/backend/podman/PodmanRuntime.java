@@ -28,6 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 import okhttp3.HttpUrl;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +48,10 @@ final class PodmanRuntime implements WorkloadRuntime {
   static final String OWNER = "dev.hive.owner";
   static final String ID = "dev.hive.id";
   static final String PORTS = "dev.hive.ports";
+  /** Podman's words when the process it inspects has just gone; see {@link #inspect}. */
+  private static final Pattern EXITING_RACE = Pattern.compile("/proc/\\d+/\\S+: no such (process|file or directory)");
+  /** 20 x 10 ms: far longer than podman takes to record an exit it has seen. */
+  private static final int EXITING_RACE_RETRIES = 20;
 
   private final LibpodClient client;
   private final String owner;
@@ -214,7 +219,14 @@ final class PodmanRuntime implements WorkloadRuntime {
 
   @Override
   public Optional<WorkloadStatus> inspect(String id) {
-    LibpodClient.Reply reply = client.get(client.url("containers/" + containerName(id) + "/json").build());
+    HttpUrl url = client.url("containers/" + containerName(id) + "/json").build();
+    LibpodClient.Reply reply = client.get(url);
+    // Podman before 4.4 answers 500 "read /proc/N/cgroup: no such process" when the container's
+    // process exits while it is being inspected (podman#16383). Asked again, it reports the exit.
+    for (int attempt = 0; attempt < EXITING_RACE_RETRIES && isExitingRace(reply); attempt++) {
+      sleep(10);
+      reply = client.get(url);
+    }
     if (reply.status() == 404) {
       return Optional.empty();
     }
@@ -228,6 +240,10 @@ final class PodmanRuntime implements WorkloadRuntime {
     JsonNode health = state.has("Health") ? state.path("Health") : state.path("Healthcheck");
     return Optional.of(status(id, isRunning, state.path("Pid").asLong(), state.path("ExitCode").asInt(), parseInstant(state.path("StartedAt").asText()),
         labels, exitReason(state), WorkloadStatus.Health.parse(health.path("Status").asText(""))));
+  }
+
+  private boolean isExitingRace(LibpodClient.Reply reply) {
+    return reply.status() == 500 && EXITING_RACE.matcher(client.message(reply)).find();
   }
 
   private static String exitReason(JsonNode state) {
