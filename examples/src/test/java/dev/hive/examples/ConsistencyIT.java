@@ -6,7 +6,6 @@ import dev.hive.examples.harness.consistency.ConsistencyRun;
 import dev.hive.examples.harness.consistency.NetnsCluster;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,12 +22,7 @@ class ConsistencyIT {
 
   @Test
   void twoMinutesOfKillsAndPartitionsLoseNothingAndApplyNothingRefused() throws Exception {
-    if (!NetnsCluster.root()) {
-      if ("true".equals(System.getenv("CI"))) {
-        throw new AssertionError("CI=true but not root: network namespaces need root");
-      }
-      Assumptions.abort("network namespaces need root; run as root (CI does)");
-    }
+    NetnsRoot.require();
     Path logs = Path.of("target/consistency-logs").toAbsolutePath();
     try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("data"), logs).start()) {
       cluster.awaitFormed();

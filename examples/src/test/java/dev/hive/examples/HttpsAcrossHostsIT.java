@@ -5,8 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hive.examples.harness.DaemonProcess;
+import dev.hive.examples.harness.NetnsHosts;
 import dev.hive.examples.harness.DaemonProcess.CliResult;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,14 +36,8 @@ class HttpsAcrossHostsIT {
 
   @BeforeEach
   void hosts() throws Exception {
-    boolean root = new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip().equals("0");
-    if (!root) {
-      if ("true".equals(System.getenv("CI"))) {
-        throw new AssertionError("CI=true but not root: network namespaces need root");
-      }
-      Assumptions.abort("network namespaces need root; run as root (CI does)");
-    }
-    run("scripts/netns-hosts.sh", "up", prefix, subnet, "2");
+    NetnsRoot.require();
+    NetnsHosts.up(prefix, subnet, 2);
   }
 
   @AfterEach
@@ -53,31 +46,12 @@ class HttpsAcrossHostsIT {
       daemon.destroyForcibly();
       daemon.waitFor(10, TimeUnit.SECONDS);
     }
-    run("scripts/netns-hosts.sh", "down", prefix, "2");
-  }
-
-  private static Path repo() {
-    Path p = Path.of("").toAbsolutePath();
-    return Files.exists(p.resolve("scripts/netns-hosts.sh")) ? p : p.getParent();
-  }
-
-  private static void run(String... command) throws IOException, InterruptedException {
-    List<String> argv = new ArrayList<>(List.of(command));
-    argv.set(0, repo().resolve(command[0]).toString());
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (p.waitFor() != 0) {
-      throw new AssertionError(String.join(" ", command) + " failed: " + out);
-    }
-  }
-
-  private static String java() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    NetnsHosts.down(prefix, 2);
   }
 
   /** The hive CLI on host 2, with no data dir of its own to find a CA or a token in. */
   private CliResult cliOnHost2(String... args) throws Exception {
-    List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", prefix + "2", java(), "-jar", DaemonProcess.HIVE_JAR.toString()));
+    List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", prefix + "2", NetnsHosts.java(), "-jar", DaemonProcess.HIVE_JAR.toString()));
     argv.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(argv);
     pb.environment().put("HOME", dir.resolve("nohome").toString());
@@ -94,7 +68,7 @@ class HttpsAcrossHostsIT {
   void theCliOnAnotherHostUsesHttpsWithTheClusterCaAndAToken() throws Exception {
     Path data = dir.resolve("h1");
     Path log = dir.resolve("h1.log");
-    daemon = new ProcessBuilder("ip", "netns", "exec", prefix + "1", java(), "-jar", DaemonProcess.HIVE_JAR.toString(), "daemon",
+    daemon = new ProcessBuilder("ip", "netns", "exec", prefix + "1", NetnsHosts.java(), "-jar", DaemonProcess.HIVE_JAR.toString(), "daemon",
         "--data-dir", data.toString(), "--http-port", "3000", "--http-bind", "0.0.0.0", "--port", "7946", "--bind", subnet + ".1",
         "--dns-port", "-1", "--node-name", "h1").redirectErrorStream(true).redirectOutput(log.toFile()).start();
     String https = "https://" + subnet + ".1:3000";

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hive.examples.harness.DaemonProcess;
+import dev.hive.examples.harness.NetnsHosts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,14 +36,8 @@ class NetworkNamespaceDiscoveryIT {
 
   @BeforeEach
   void hosts() throws Exception {
-    boolean root = new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip().equals("0");
-    if (!root) {
-      if ("true".equals(System.getenv("CI"))) {
-        throw new AssertionError("CI=true but not root: network namespaces need root");
-      }
-      Assumptions.abort("network namespaces need root; run as root (CI does)");
-    }
-    run("scripts/netns-hosts.sh", "up", prefix, subnet, "5");
+    NetnsRoot.require();
+    NetnsHosts.up(prefix, subnet, 5);
   }
 
   @AfterEach
@@ -52,32 +46,13 @@ class NetworkNamespaceDiscoveryIT {
       p.destroyForcibly();
       p.waitFor(10, TimeUnit.SECONDS);
     }
-    run("scripts/netns-hosts.sh", "down", prefix, "5");
-  }
-
-  private static Path repo() {
-    Path p = Path.of("").toAbsolutePath();
-    return Files.exists(p.resolve("scripts/netns-hosts.sh")) ? p : p.getParent();
-  }
-
-  private static void run(String... command) throws IOException, InterruptedException {
-    List<String> argv = new ArrayList<>(List.of(command));
-    argv.set(0, repo().resolve(command[0]).toString());
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (p.waitFor() != 0) {
-      throw new AssertionError(String.join(" ", command) + " failed: " + out);
-    }
-  }
-
-  private String java() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    NetnsHosts.down(prefix, 5);
   }
 
   private void daemon(String discovery, int host, String cluster, String token) throws IOException {
     String ns = prefix + host;
     Path data = dir.resolve("h" + host);
-    daemons.add(new ProcessBuilder("ip", "netns", "exec", ns, java(), "-jar", DaemonProcess.HIVE_JAR.toString(), "daemon",
+    daemons.add(new ProcessBuilder("ip", "netns", "exec", ns, NetnsHosts.java(), "-jar", DaemonProcess.HIVE_JAR.toString(), "daemon",
             "--data-dir", data.toString(), "--http-port", "3000", "--port", "7946", "--bind", subnet + "." + host,
             "--discovery", discovery, "--cluster", cluster, "--token", token, "--node-name", "h" + host, "--setting", "hive.udp.interval=300ms")
         .redirectErrorStream(true).redirectOutput(logs().resolve(discovery + "-h" + host + ".log").toFile()).start());
@@ -85,13 +60,13 @@ class NetworkNamespaceDiscoveryIT {
 
   /** Daemon logs stay in target/ so that a failure can be read after the test. */
   private Path logs() throws IOException {
-    Path logs = repo().resolve("examples/target/netns-logs/" + prefix);
+    Path logs = NetnsHosts.repo().resolve("examples/target/netns-logs/" + prefix);
     Files.createDirectories(logs);
     return logs;
   }
 
   private JsonNode nodes(int host) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("ip", "netns", "exec", prefix + host, java(), "-jar", DaemonProcess.HIVE_JAR.toString(),
+    Process p = new ProcessBuilder("ip", "netns", "exec", prefix + host, NetnsHosts.java(), "-jar", DaemonProcess.HIVE_JAR.toString(),
         "node", "ls", "--output", "json").start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     p.waitFor();

@@ -19,7 +19,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -95,12 +94,7 @@ class PartitionIT {
 
   @Test
   void theMinorityKeepsRunningNothingItTookAppliesAndEachHealConvergesWithin15Seconds() throws Exception {
-    if (!NetnsCluster.root()) {
-      if ("true".equals(System.getenv("CI"))) {
-        throw new AssertionError("CI=true but not root: network namespaces need root");
-      }
-      Assumptions.abort("network namespaces need root; run as root (CI does)");
-    }
+    NetnsRoot.require();
     Path logs = Path.of("target/partition-logs").toAbsolutePath();
     try (NetnsCluster cluster = new NetnsCluster(3, dir.resolve("data"), logs).start()) {
       cluster.awaitFormed();

@@ -1,5 +1,6 @@
 package dev.hive.examples.harness.consistency;
 
+import dev.hive.examples.harness.NetnsHosts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +23,7 @@ public final class ConsistencyHarness {
   public static void main(String[] args) throws Exception {
     double minutes = args.length > 0 ? Double.parseDouble(args[0]) : 10;
     int runs = args.length > 1 ? Integer.parseInt(args[1]) : 1;
-    if (!NetnsCluster.root()) {
+    if (!NetnsHosts.root()) {
       System.err.println("the consistency checker puts its nodes in network namespaces: run it as root");
       System.exit(2);
     }

@@ -1,8 +1,8 @@
 package dev.hive.examples.harness.consistency;
 
 import dev.hive.examples.harness.DaemonProcess;
+import dev.hive.examples.harness.NetnsHosts;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,35 +46,12 @@ public final class NetnsCluster implements AutoCloseable {
     this.logs = logs;
   }
 
-  /** Returns true when this process runs as root (network namespaces need it). */
-  public static boolean root() throws IOException {
-    return new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip().equals("0");
-  }
-
-  private static Path repo() {
-    Path p = Path.of("").toAbsolutePath();
-    return Files.exists(p.resolve("scripts/netns-hosts.sh")) ? p : p.getParent();
-  }
-
-  static String run(String... command) throws IOException, InterruptedException {
-    List<String> argv = new ArrayList<>(List.of(command));
-    if (command[0].startsWith("scripts/")) {
-      argv.set(0, repo().resolve(command[0]).toString());
-    }
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (p.waitFor() != 0) {
-      throw new IOException(String.join(" ", command) + " failed: " + out);
-    }
-    return out;
-  }
-
   /** Makes the hosts, starts a daemon on each (the first founds the cluster) and the API forwarders. */
   public NetnsCluster start() throws IOException, InterruptedException {
     Files.createDirectories(logs);
-    run("scripts/netns-hosts.sh", "up", prefix, subnet, Integer.toString(size));
+    NetnsHosts.up(prefix, subnet, size);
     up = true;
-    run("ip", "addr", "add", subnet + ".254/24", "dev", prefix + "br");
+    NetnsHosts.run("ip", "addr", "add", subnet + ".254/24", "dev", prefix + "br");
     for (int host = 1; host <= size; host++) {
       forwarders.add(new ProcessBuilder("ip", "netns", "exec", prefix + host, "socat",
           "TCP-LISTEN:" + API_FORWARD_PORT + ",bind=" + address(host) + ",fork,reuseaddr", "TCP:127.0.0.1:3000")
@@ -103,13 +80,9 @@ public final class NetnsCluster implements AutoCloseable {
     return "http://" + address(host) + ":" + API_FORWARD_PORT;
   }
 
-  private static String java() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-  }
-
   /** Starts host {@code host}'s daemon on its data dir (again, after a kill). */
   public synchronized void startDaemon(int host) throws IOException {
-    List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", prefix + host, java(), "-Xmx256m",
+    List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", prefix + host, NetnsHosts.java(), "-Xmx256m",
         // -Dhive.netns.ratisLog=info: the daemons log Ratis' elections and configuration changes.
         "-Dorg.slf4j.simpleLogger.log.org.apache.ratis=" + System.getProperty("hive.netns.ratisLog", "warn"),
         // Wall-clock times, so that the hosts' logs line up with each other and with the checker's faults.
@@ -161,8 +134,8 @@ public final class NetnsCluster implements AutoCloseable {
   public synchronized void cut(int a, int b) throws IOException, InterruptedException {
     String key = Math.min(a, b) + "-" + Math.max(a, b);
     if (cuts.add(key)) {
-      run("ip", "-n", prefix + a, "route", "add", "blackhole", address(b) + "/32");
-      run("ip", "-n", prefix + b, "route", "add", "blackhole", address(a) + "/32");
+      NetnsHosts.run("ip", "-n", prefix + a, "route", "add", "blackhole", address(b) + "/32");
+      NetnsHosts.run("ip", "-n", prefix + b, "route", "add", "blackhole", address(a) + "/32");
     }
   }
 
@@ -170,8 +143,8 @@ public final class NetnsCluster implements AutoCloseable {
   public synchronized void heal() throws IOException, InterruptedException {
     for (String key : cuts) {
       String[] ab = key.split("-");
-      run("ip", "-n", prefix + ab[0], "route", "del", "blackhole", address(Integer.parseInt(ab[1])) + "/32");
-      run("ip", "-n", prefix + ab[1], "route", "del", "blackhole", address(Integer.parseInt(ab[0])) + "/32");
+      NetnsHosts.run("ip", "-n", prefix + ab[0], "route", "del", "blackhole", address(Integer.parseInt(ab[1])) + "/32");
+      NetnsHosts.run("ip", "-n", prefix + ab[1], "route", "del", "blackhole", address(Integer.parseInt(ab[0])) + "/32");
     }
     cuts.clear();
   }
@@ -228,7 +201,7 @@ public final class NetnsCluster implements AutoCloseable {
     DaemonProcess.killAll(DaemonProcess.livePidsWithEnv(mark));
     DaemonProcess.killAll(DaemonProcess.livePidsWorkingUnder(dataDir));
     if (up) {
-      run("scripts/netns-hosts.sh", "down", prefix, Integer.toString(size));
+      NetnsHosts.down(prefix, size);
       up = false;
     }
   }
