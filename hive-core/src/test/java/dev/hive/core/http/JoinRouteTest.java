@@ -21,6 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 class JoinRouteTest {
   private static final ObjectMapper MAPPER = new ObjectMapper();
   private static final Map<String, String> JSON = Map.of("Content-Type", "application/json");
+  /** A name no resolver knows (RFC 6761): unreachable anywhere, where any address may be routed (this host's network forwards even TEST-NET). */
+  private static final String NOWHERE = "hive-join-test.invalid";
 
   @TempDir Path dir;
 
@@ -39,12 +41,13 @@ class JoinRouteTest {
         closed = s.getLocalPort();
       }
       Answer joined = RawHttp.send(api, "POST", "/api/v1/cluster/join", JSON,
-          "{\"hosts\":[\"127.0.0.1:" + listening.getLocalPort() + "\", \"127.0.0.1:" + closed + "\"]}");
+          "{\"hosts\":[\"127.0.0.1:" + listening.getLocalPort() + "\", \"127.0.0.1:" + closed + "\", \"" + NOWHERE + ":7946\"]}");
       assertThat(joined.status()).as(joined.body()).isEqualTo(200);
       JsonNode hosts = MAPPER.readTree(joined.body()).path("hosts");
-      assertThat(hosts).hasSize(2);
+      assertThat(hosts).hasSize(3);
       assertThat(hosts.get(0).path("result").asText()).isEqualTo("reached");
       assertThat(hosts.get(1).path("result").asText()).isEqualTo("refused");
+      assertThat(hosts.get(2).path("result").asText()).isEqualTo("unreachable");
     }
   }
 }
