@@ -9,8 +9,8 @@ import dev.hive.api.NotFoundException;
 import dev.hive.core.http.ApiServer.Request;
 import dev.hive.core.http.ApiServer.Response;
 import dev.hive.core.internal.LocalCluster;
-import dev.hive.core.internal.ServiceDiscovery;
 import dev.hive.core.service.ServiceDefinition;
+import dev.hive.core.service.ServiceDiscovery;
 import dev.hive.core.service.ServiceEndpoint;
 import dev.hive.core.service.ServiceProxy;
 

@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * transport with mutual TLS, SWIM membership over it, and the Raft group that orders the cluster
  * state. Requests arriving on the transport are routed here by topic.
  */
-final class ClusterNode implements AutoCloseable {
+public final class ClusterNode implements AutoCloseable {
   static final int DEFAULT_PORT = 7946;
   static final String RAFT_CONF = "hive.raft.conf";
   static final String RAFT_ADD = "hive.raft.add";
@@ -61,7 +61,7 @@ final class ClusterNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  final String nodeId;
+  public final String nodeId;
   final String clusterName;
   final String advertiseHost;
   final int port;
@@ -434,7 +434,7 @@ final class ClusterNode implements AutoCloseable {
   }
 
   /** Registers a handler for topics starting with {@code prefix}. */
-  void handle(String prefix, Transport.Handler handler) {
+  public void handle(String prefix, Transport.Handler handler) {
     handlers.put(prefix, handler);
   }
 
@@ -645,11 +645,11 @@ final class ClusterNode implements AutoCloseable {
     return d == null ? Map.of() : d.describe();
   }
 
-  Transport transport() {
+  public Transport transport() {
     return transport;
   }
 
-  List<Member> members() {
+  public List<Member> members() {
     return membership.members();
   }
 
@@ -662,7 +662,7 @@ final class ClusterNode implements AutoCloseable {
   }
 
   /** Returns a member's transport address, if membership knows it. */
-  DiscoveredPeer peerOf(String id) {
+  public DiscoveredPeer peerOf(String id) {
     return membership.members().stream().filter(m -> m.id().equals(id)).findFirst().map(Member::peer).orElse(null);
   }
 

@@ -38,6 +38,7 @@ import dev.hive.core.state.NodeRecord;
 import dev.hive.core.state.Sizes;
 import dev.hive.core.state.VmRecord;
 import dev.hive.core.state.VmSpecCodec;
+import dev.hive.core.transfer.TransferService;
 import dev.hive.spi.VmRuntime;
 import dev.hive.spi.VmStats;
 import java.io.IOException;

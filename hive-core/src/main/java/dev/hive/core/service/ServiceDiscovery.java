@@ -1,12 +1,10 @@
-package dev.hive.core.internal;
+package dev.hive.core.service;
 
 import dev.hive.api.HiveConfig;
 import dev.hive.api.NodeState;
+import dev.hive.core.internal.ClusterNode;
 import dev.hive.core.membership.Member;
 import dev.hive.core.reconcile.InstanceRecord;
-import dev.hive.core.service.ServiceCatalog;
-import dev.hive.core.service.ServiceDns;
-import dev.hive.core.service.ServiceProxy;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.NodeRecord;
 import dev.hive.spi.ProviderConfig;
@@ -55,7 +53,7 @@ public final class ServiceDiscovery implements AutoCloseable {
    * @throws dev.hive.api.UnavailableException if the DNS port cannot be bound
    * @throws dev.hive.api.InvalidSpecException if a setting is malformed
    */
-  static ServiceDiscovery start(HiveConfig config, ProviderConfig settings, String nodeId, Supplier<ClusterState> state) {
+  public static ServiceDiscovery start(HiveConfig config, ProviderConfig settings, String nodeId, Supplier<ClusterState> state) {
     ServiceCatalog catalog = new ServiceCatalog(nodeId, config.clock());
     ServiceProxy proxy = null;
     String proxyAddress = settings.setting("hive.proxy.address").orElse(config.bindAddress());
@@ -83,7 +81,7 @@ public final class ServiceDiscovery implements AutoCloseable {
   }
 
   /** Joins the cluster's exchange of endpoints. */
-  void attach(ClusterNode node) {
+  public void attach(ClusterNode node) {
     this.clusterNode = node;
     node.handle(ENDPOINTS_TOPIC, (from, topic, payload) -> {
       catalog.accept(ServiceCatalog.decode(payload));
@@ -91,12 +89,12 @@ public final class ServiceDiscovery implements AutoCloseable {
     });
   }
 
-  Duration syncInterval() {
+  public Duration syncInterval() {
     return syncInterval;
   }
 
   /** After a reconcile pass: the services of the state, and this node's endpoints; pushed when they changed. */
-  void update(ClusterState state, NodeRecord self, List<InstanceRecord> records) {
+  public void update(ClusterState state, NodeRecord self, List<InstanceRecord> records) {
     catalog.define(state);
     if (catalog.publishLocal(ServiceCatalog.localEndpoints(self.id(), self.address(), state, records))) {
       push();
@@ -104,7 +102,7 @@ public final class ServiceDiscovery implements AutoCloseable {
   }
 
   /** Every sync interval: push to every live member (one that joined, or missed a push), forget the gone. */
-  void sync() {
+  public void sync() {
     ClusterNode node = clusterNode;
     if (node == null) {
       return;

@@ -1,4 +1,4 @@
-package dev.hive.core.internal;
+package dev.hive.core.transfer;
 
 import dev.hive.api.HiveConfig;
 import dev.hive.api.InvalidSpecException;
@@ -9,14 +9,10 @@ import dev.hive.api.TransferOptions;
 import dev.hive.api.TransferStatus;
 import dev.hive.api.Transfers;
 import dev.hive.api.UnavailableException;
+import dev.hive.core.internal.ClusterNode;
 import dev.hive.core.membership.Member;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.NodeRecord;
-import dev.hive.core.transfer.BufferPool;
-import dev.hive.core.transfer.OutgoingTransfer;
-import dev.hive.core.transfer.ReceiveRoot;
-import dev.hive.core.transfer.TransferLink;
-import dev.hive.core.transfer.TransferReceiver;
 import dev.hive.spi.DiscoveredPeer;
 import dev.hive.spi.ProviderConfig;
 import java.io.IOException;
@@ -53,7 +49,7 @@ public final class TransferService implements Transfers, AutoCloseable {
   private final Supplier<ClusterState> state;
   private volatile ClusterNode clusterNode;
 
-  TransferService(HiveConfig config, ProviderConfig settings, String nodeId, Supplier<ClusterState> state) {
+  public TransferService(HiveConfig config, ProviderConfig settings, String nodeId, Supplier<ClusterState> state) {
     this.nodeId = nodeId;
     this.clock = config.clock();
     this.state = state;
@@ -88,7 +84,7 @@ public final class TransferService implements Transfers, AutoCloseable {
   }
 
   /** Takes transfers over the cluster's transport, and reads back the records of transfers sent before a restart. */
-  void attach(ClusterNode node) {
+  public void attach(ClusterNode node) {
     this.clusterNode = node;
     restore();
     node.handle("hive.transfer.", receiver.handler());

@@ -1,11 +1,7 @@
-package dev.hive.core.internal;
+package dev.hive.core.monitor;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hive.api.HiveEvent;
-import dev.hive.core.monitor.InstanceSample;
-import dev.hive.core.monitor.MonitoringExporter;
-import dev.hive.core.monitor.NodeMonitor;
-import dev.hive.core.monitor.NodeSample;
 import dev.hive.core.reconcile.InstanceRecord;
 import dev.hive.spi.ProviderConfig;
 import dev.hive.spi.WorkloadRuntime;
@@ -92,7 +88,7 @@ public final class Monitoring {
    *
    * @throws dev.hive.api.InvalidSpecException if a setting is malformed
    */
-  static Monitoring create(ProviderConfig settings, String nodeId, String nodeName, Map<String, String> env) {
+  public static Monitoring create(ProviderConfig settings, String nodeId, String nodeName, Map<String, String> env) {
     Duration interval = settings.duration("hive.metrics.interval", Duration.ofSeconds(10));
     int history = Integer.parseInt(settings.setting("hive.metrics.history").orElse("360"));
     MonitoringExporter exporter = null;
@@ -107,11 +103,11 @@ public final class Monitoring {
     return new Monitoring(nodeId, nodeName, settings.clock(), interval, new NodeMonitor(settings.clock(), history), exporter);
   }
 
-  Duration interval() {
+  public Duration interval() {
     return interval;
   }
 
-  Optional<MonitoringExporter> exporter() {
+  public Optional<MonitoringExporter> exporter() {
     return Optional.ofNullable(exporter);
   }
 
@@ -121,29 +117,29 @@ public final class Monitoring {
   }
 
   /** Counts an event the node published. */
-  void count(HiveEvent event) {
+  public void count(HiveEvent event) {
     if (event.type() == HiveEvent.Type.INSTANCE_RESTARTED) {
       restarts.increment();
     }
     registry.counter("hive.events", "type", event.type().name()).increment();
   }
 
-  void placed(int slots) {
+  public void placed(int slots) {
     placements.increment(slots);
   }
 
-  void healed(int slots) {
+  public void healed(int slots) {
     heals.increment(slots);
   }
 
   /** Counts, from {@code count}, the reconcile passes that left a runtime's workloads alone because it did not answer. */
-  void countRuntimeSkips(java.util.function.LongSupplier count) {
+  public void countRuntimeSkips(java.util.function.LongSupplier count) {
     FunctionCounter.builder("hive.reconcile.runtime.unanswered", count, c -> (double) c.getAsLong())
         .description("reconcile passes that left a runtime's workloads alone because the runtime did not answer").register(registry);
   }
 
   /** Samples the node and its running instances; returns the node sample. */
-  NodeSample sample(List<InstanceRecord> records, Function<String, WorkloadRuntime> runtimes) {
+  public NodeSample sample(List<InstanceRecord> records, Function<String, WorkloadRuntime> runtimes) {
     NodeSample sample = node.sample();
     latest = sample;
     Map<String, InstanceSample> previous = instances;
@@ -276,25 +272,25 @@ public final class Monitoring {
   }
 
   /** Returns the Prometheus text exposition of every meter. */
-  String scrape() {
+  public String scrape() {
     return registry.scrape();
   }
 
-  NodeMonitor node() {
+  public NodeMonitor node() {
     return node;
   }
 
-  Optional<NodeSample> latest() {
+  public Optional<NodeSample> latest() {
     return Optional.ofNullable(latest);
   }
 
   /** Returns this node's instances' latest samples. */
-  Map<String, InstanceSample> instances() {
+  public Map<String, InstanceSample> instances() {
     return instances;
   }
 
   /** The summary that rides membership gossip, so every node sees every node's load. */
-  Map<String, String> gossipSummary() {
+  public Map<String, String> gossipSummary() {
     NodeSample s = latest;
     if (s == null) {
       return Map.of();
