@@ -63,7 +63,7 @@ public final class ClusterNode implements AutoCloseable {
 
   public final String nodeId;
   final String clusterName;
-  final String advertiseHost;
+  public final String advertiseHost;
   final int port;
   final String raftAddress;
   final JoinToken token;

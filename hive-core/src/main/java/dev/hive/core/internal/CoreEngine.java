@@ -20,6 +20,7 @@ import dev.hive.core.service.ServiceDiscovery;
 import dev.hive.core.state.Command;
 import dev.hive.core.state.NodeRecord;
 import dev.hive.core.transfer.TransferService;
+import dev.hive.core.vm.VmService;
 import dev.hive.spi.ProviderConfig;
 import dev.hive.spi.ProviderSelection;
 import dev.hive.spi.Store;

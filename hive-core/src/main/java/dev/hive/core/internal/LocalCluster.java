@@ -27,6 +27,7 @@ import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.Command;
 import dev.hive.core.state.NodeRecord;
 import dev.hive.core.transfer.TransferService;
+import dev.hive.core.vm.VmService;
 import dev.hive.spi.RuntimeCapabilities;
 import dev.hive.spi.Store;
 import java.time.Clock;

@@ -1,4 +1,4 @@
-package dev.hive.core.internal;
+package dev.hive.core.vm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,8 +29,8 @@ import dev.hive.api.VmState;
 import dev.hive.api.VmStatus;
 import dev.hive.api.Vms;
 import dev.hive.core.consensus.CommandLog;
+import dev.hive.core.internal.ClusterNode;
 import dev.hive.core.membership.Member;
-import dev.hive.core.migration.VmMigration;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.Command;
 import dev.hive.core.state.MigrationRecord;
@@ -102,7 +102,7 @@ public final class VmService implements Vms, AutoCloseable {
   private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, daemon("hive-vm-watch"));
   private volatile ClusterNode clusterNode;
 
-  VmService(String nodeId, Supplier<ClusterState> state, CommandLog commands, VmRuntime runtime, Function<String, VmRuntime> peerRuntime,
+  public VmService(String nodeId, Supplier<ClusterState> state, CommandLog commands, VmRuntime runtime, Function<String, VmRuntime> peerRuntime,
       TransferService transfers, Consumer<HiveEvent> events, Clock clock, Path workDir, Duration coldGrace, String migrateAddressSetting) {
     this.nodeId = nodeId;
     this.state = state;
@@ -122,7 +122,7 @@ public final class VmService implements Vms, AutoCloseable {
   }
 
   /** Serves the other nodes, and settles migrations this node was running when it stopped. */
-  void attach(ClusterNode node) {
+  public void attach(ClusterNode node) {
     this.clusterNode = node;
     node.handle(TOPIC, (from, topic, payload) -> serve(topic.substring(TOPIC.length()), payload));
     migrations.execute(this::recoverInterruptedMigrations);

@@ -1,4 +1,4 @@
-package dev.hive.core.migration;
+package dev.hive.core.vm;
 
 import dev.hive.api.HiveException;
 import dev.hive.api.Migration;
