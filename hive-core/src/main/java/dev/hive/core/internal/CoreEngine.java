@@ -7,6 +7,7 @@ import dev.hive.api.HiveEvent;
 import dev.hive.api.HiveException;
 import dev.hive.api.InvalidSpecException;
 import dev.hive.api.UnavailableException;
+import dev.hive.core.cluster.ClusterNode;
 import dev.hive.core.consensus.CommandLog;
 import dev.hive.core.consensus.LocalCommandLog;
 import dev.hive.core.http.ApiServer;

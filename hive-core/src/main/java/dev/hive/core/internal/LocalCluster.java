@@ -16,6 +16,7 @@ import dev.hive.api.NotFoundException;
 import dev.hive.api.Subscription;
 import dev.hive.api.UnavailableException;
 import dev.hive.api.WriteOptions;
+import dev.hive.core.cluster.ClusterNode;
 import dev.hive.core.consensus.CommandLog;
 import dev.hive.core.monitor.Monitoring;
 import dev.hive.core.reconcile.InstanceRecord;
@@ -215,12 +216,12 @@ public final class LocalCluster implements Cluster {
 
   /** The leader's pass: release slots of lost nodes, advance restarts and drains, place what waits. */
   private void placeUnassignedSlots() {
-    Map<String, dev.hive.core.membership.Member> members = memberStates();
+    Map<String, dev.hive.core.cluster.Member> members = memberStates();
     java.util.function.Function<String, dev.hive.api.NodeState> liveness = id -> {
       if (clusterNode == null || id.equals(self.id())) {
         return dev.hive.api.NodeState.ALIVE;
       }
-      dev.hive.core.membership.Member m = members.get(id);
+      dev.hive.core.cluster.Member m = members.get(id);
       return m == null ? null : m.state();
     };
     for (Command command : SlotController.plan(commands.state(), liveness)) {
@@ -451,15 +452,15 @@ public final class LocalCluster implements Cluster {
 
   @Override
   public List<Node> nodes() {
-    Map<String, dev.hive.core.membership.Member> members = memberStates();
+    Map<String, dev.hive.core.cluster.Member> members = memberStates();
     Map<String, dev.hive.api.NodeRole> roles = roles();
     List<Node> nodes = new ArrayList<>();
     commands.state().nodes().values().forEach(n -> nodes.add(view(n, members, roles)));
     return nodes;
   }
 
-  private Map<String, dev.hive.core.membership.Member> memberStates() {
-    Map<String, dev.hive.core.membership.Member> byId = new java.util.HashMap<>();
+  private Map<String, dev.hive.core.cluster.Member> memberStates() {
+    Map<String, dev.hive.core.cluster.Member> byId = new java.util.HashMap<>();
     if (clusterNode != null) {
       clusterNode.members().forEach(m -> byId.put(m.id(), m));
     }
@@ -470,9 +471,9 @@ public final class LocalCluster implements Cluster {
     return clusterNode == null ? Map.of(self.id(), dev.hive.api.NodeRole.LEADER) : clusterNode.roles();
   }
 
-  private Node view(NodeRecord n, Map<String, dev.hive.core.membership.Member> members, Map<String, dev.hive.api.NodeRole> roles) {
+  private Node view(NodeRecord n, Map<String, dev.hive.core.cluster.Member> members, Map<String, dev.hive.api.NodeRole> roles) {
     boolean local = n.id().equals(self.id());
-    dev.hive.core.membership.Member m = members.get(n.id());
+    dev.hive.core.cluster.Member m = members.get(n.id());
     dev.hive.api.NodeState state = local || m == null ? (local ? dev.hive.api.NodeState.ALIVE : dev.hive.api.NodeState.SUSPECT) : m.state();
     java.time.Instant lastSeen = local ? clock.instant() : m == null || m.lastSeenMillis() == 0 ? java.time.Instant.EPOCH : java.time.Instant.ofEpochMilli(m.lastSeenMillis());
     return Views.NodeView.of(n, local, state, roles.getOrDefault(n.id(), dev.hive.api.NodeRole.MEMBER), lastSeen);
@@ -544,7 +545,7 @@ public final class LocalCluster implements Cluster {
       return result;
     }
     List<java.util.concurrent.CompletableFuture<byte[]>> answers = new ArrayList<>();
-    for (dev.hive.core.membership.Member m : clusterNode.members()) {
+    for (dev.hive.core.cluster.Member m : clusterNode.members()) {
       if (!m.id().equals(self.id()) && m.state() == dev.hive.api.NodeState.ALIVE) {
         answers.add(clusterNode.transport().request(m.peer(), topic, new byte[0], Duration.ofSeconds(3)));
       }

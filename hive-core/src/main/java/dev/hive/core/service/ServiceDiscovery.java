@@ -2,8 +2,8 @@ package dev.hive.core.service;
 
 import dev.hive.api.HiveConfig;
 import dev.hive.api.NodeState;
-import dev.hive.core.internal.ClusterNode;
-import dev.hive.core.membership.Member;
+import dev.hive.core.cluster.ClusterNode;
+import dev.hive.core.cluster.Member;
 import dev.hive.core.reconcile.InstanceRecord;
 import dev.hive.core.state.ClusterState;
 import dev.hive.core.state.NodeRecord;

@@ -1,8 +1,8 @@
 package dev.hive.core.sim;
 
 import dev.hive.api.NodeState;
-import dev.hive.core.membership.Member;
-import dev.hive.core.membership.SwimMembership;
+import dev.hive.core.cluster.Member;
+import dev.hive.core.cluster.SwimMembership;
 import dev.hive.core.transport.memory.InMemoryNetwork;
 import dev.hive.spi.Transport;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.hive.core.membership;
+package dev.hive.core.cluster;
 
 import dev.hive.api.NodeState;
 import dev.hive.spi.DiscoveredPeer;

@@ -1,4 +1,4 @@
-package dev.hive.core.internal;
+package dev.hive.core.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,8 +10,6 @@ import dev.hive.api.NodeRole;
 import dev.hive.api.NodeState;
 import dev.hive.api.UnavailableException;
 import dev.hive.core.consensus.RaftCommandLog;
-import dev.hive.core.membership.Member;
-import dev.hive.core.membership.SwimMembership;
 import dev.hive.core.security.ClusterPki;
 import dev.hive.core.security.JoinToken;
 import dev.hive.core.security.TlsContexts;
@@ -64,14 +62,14 @@ public final class ClusterNode implements AutoCloseable {
   public final String nodeId;
   final String clusterName;
   public final String advertiseHost;
-  final int port;
+  public final int port;
   final String raftAddress;
-  final JoinToken token;
-  final boolean createdCluster;
+  public final JoinToken token;
+  public final boolean createdCluster;
   private final ClusterPki pki;
 
   /** The node's certificates and, as every member holds it, the cluster CA's key. */
-  ClusterPki pki() {
+  public ClusterPki pki() {
     return pki;
   }
   private final Transport transport;
@@ -103,7 +101,7 @@ public final class ClusterNode implements AutoCloseable {
    *
    * @param meta this node's self-description for the other members (name, API port, capacity)
    */
-  static ClusterNode start(HiveConfig config, String nodeId, Path dataDir, Map<String, String> meta, List<AutoCloseable> closeables) {
+  public static ClusterNode start(HiveConfig config, String nodeId, Path dataDir, Map<String, String> meta, List<AutoCloseable> closeables) {
     Path tlsDir = dataDir.resolve("tls");
     String advertise = config.advertiseAddress().orElseGet(() -> advertiseFor(config.bindAddress()));
     List<DiscoveredPeer> seeds = parseSeeds(config.seeds());
@@ -635,12 +633,12 @@ public final class ClusterNode implements AutoCloseable {
     }
   }
 
-  RaftCommandLog raft() {
+  public RaftCommandLog raft() {
     return raft;
   }
 
   /** Returns what the discovery plugin says about this node (empty with seeds). */
-  Map<String, String> discoveryDetails() {
+  public Map<String, String> discoveryDetails() {
     Discovery d = discoveryPlugin;
     return d == null ? Map.of() : d.describe();
   }
@@ -653,7 +651,7 @@ public final class ClusterNode implements AutoCloseable {
     return membership.members();
   }
 
-  Map<String, NodeRole> roles() {
+  public Map<String, NodeRole> roles() {
     try {
       return raft.roles();
     } catch (RuntimeException e) {
@@ -667,11 +665,11 @@ public final class ClusterNode implements AutoCloseable {
   }
 
   /** Adds addresses to reach, e.g. from `hive join` or a discovery plugin. */
-  void addSeeds(List<DiscoveredPeer> peers) {
+  public void addSeeds(List<DiscoveredPeer> peers) {
     membership.addSeeds(peers);
   }
 
-  static List<DiscoveredPeer> parseSeeds(List<String> seeds) {
+  public static List<DiscoveredPeer> parseSeeds(List<String> seeds) {
     List<DiscoveredPeer> peers = new ArrayList<>();
     for (String s : seeds) {
       String host;
@@ -732,7 +730,7 @@ public final class ClusterNode implements AutoCloseable {
   }
 
   /** Spreads this node's load summary with its membership news (it keeps its name, ports and consensus address). */
-  void publishLoad(Map<String, String> load) {
+  public void publishLoad(Map<String, String> load) {
     if (load.isEmpty()) {
       return;
     }

@@ -1,4 +1,4 @@
-package dev.hive.core.membership;
+package dev.hive.core.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,4 @@
-package dev.hive.core.membership;
+package dev.hive.core.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
