@@ -7,7 +7,7 @@ import dev.hive.api.MigrationOptions;
 import dev.hive.api.MigrationState;
 import dev.hive.api.MigrationStatus;
 import dev.hive.api.VmSpec;
-import dev.hive.core.internal.LocalCluster;
+import dev.hive.core.node.LocalCluster;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -12,13 +12,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * The {@code hive} launcher: {@code daemon} and {@code demo} run a node in this JVM; every other
@@ -335,7 +335,7 @@ public final class HiveCli implements Runnable {
       root.out().println("hive node " + cluster.localNode().name() + " (" + cluster.localNode().id() + ") serving " + cluster.apiUrl()
           + "; cluster port " + port + "; data dir " + builder.config().dataDir());
       Path data = builder.config().dataDir();
-      if (cluster instanceof dev.hive.core.internal.LocalCluster local) {
+      if (cluster instanceof dev.hive.core.node.LocalCluster local) {
         if (local.createdCluster()) {
           // The join token stays in its file: this output may end in a log that others read.
           root.out().println("created cluster '" + clusterName + "'; its join token is in " + data.resolve("tls").resolve("token")

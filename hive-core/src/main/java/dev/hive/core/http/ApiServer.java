@@ -11,7 +11,7 @@ import dev.hive.api.NotFoundException;
 import dev.hive.api.OutcomeUnknownException;
 import dev.hive.api.UnavailableException;
 import dev.hive.api.WriteOptions;
-import dev.hive.core.internal.LocalCluster;
+import dev.hive.core.node.LocalCluster;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;

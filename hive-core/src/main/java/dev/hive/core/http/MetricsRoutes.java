@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hive.api.App;
 import dev.hive.api.NotFoundException;
 import dev.hive.core.http.ApiServer.Response;
-import dev.hive.core.internal.LocalCluster;
 import dev.hive.core.monitor.InstanceSample;
+import dev.hive.core.node.LocalCluster;
 import java.util.List;
 
 /**

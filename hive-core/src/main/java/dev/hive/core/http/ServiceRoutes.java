@@ -8,7 +8,7 @@ import dev.hive.api.InvalidSpecException;
 import dev.hive.api.NotFoundException;
 import dev.hive.core.http.ApiServer.Request;
 import dev.hive.core.http.ApiServer.Response;
-import dev.hive.core.internal.LocalCluster;
+import dev.hive.core.node.LocalCluster;
 import dev.hive.core.service.ServiceDefinition;
 import dev.hive.core.service.ServiceDiscovery;
 import dev.hive.core.service.ServiceEndpoint;

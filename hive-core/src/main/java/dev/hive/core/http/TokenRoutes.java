@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hive.api.InvalidSpecException;
 import dev.hive.core.http.ApiServer.Request;
 import dev.hive.core.http.ApiServer.Response;
-import dev.hive.core.internal.LocalCluster;
+import dev.hive.core.node.LocalCluster;
 import dev.hive.core.security.ApiTokens;
 import dev.hive.core.state.TokenRecord;
 import java.time.Duration;

@@ -11,7 +11,7 @@ import dev.hive.api.TransferOptions;
 import dev.hive.api.TransferStatus;
 import dev.hive.core.http.ApiServer.Request;
 import dev.hive.core.http.ApiServer.Response;
-import dev.hive.core.internal.LocalCluster;
+import dev.hive.core.node.LocalCluster;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Iterator;

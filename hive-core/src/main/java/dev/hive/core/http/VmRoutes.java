@@ -12,7 +12,7 @@ import dev.hive.api.Vm;
 import dev.hive.api.VmStatus;
 import dev.hive.core.http.ApiServer.Request;
 import dev.hive.core.http.ApiServer.Response;
-import dev.hive.core.internal.LocalCluster;
+import dev.hive.core.node.LocalCluster;
 import dev.hive.core.state.VmSpecCodec;
 import dev.hive.core.vm.VmService;
 import java.time.Duration;

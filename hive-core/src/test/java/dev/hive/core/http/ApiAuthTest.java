@@ -159,12 +159,12 @@ class ApiAuthTest {
   void theBootstrapTokenIsMadeOnceAndNoOtherUserCanReadTheDataDir() throws Exception {
     String first;
     try (Cluster cluster = Hive.builder().dataDir(dataDir).httpPort(0).start()) {
-      first = ((dev.hive.core.internal.LocalCluster) cluster).newBootstrapApiToken().orElseThrow();
+      first = ((dev.hive.core.node.LocalCluster) cluster).newBootstrapApiToken().orElseThrow();
       assertThat(Files.readString(dataDir.resolve("api-token")).trim()).isEqualTo(first);
     }
     try (Cluster cluster = Hive.builder().dataDir(dataDir).httpPort(0).start()) {
-      assertThat(((dev.hive.core.internal.LocalCluster) cluster).newBootstrapApiToken()).as("shown once, on the start that made it").isEmpty();
-      assertThat(((dev.hive.core.internal.LocalCluster) cluster).apiToken(first)).isPresent();
+      assertThat(((dev.hive.core.node.LocalCluster) cluster).newBootstrapApiToken()).as("shown once, on the start that made it").isEmpty();
+      assertThat(((dev.hive.core.node.LocalCluster) cluster).apiToken(first)).isPresent();
     }
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDir))).isEqualTo("rwx------");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDir.resolve("api-token")))).isEqualTo("rw-------");

@@ -1,4 +1,4 @@
-package dev.hive.core.internal;
+package dev.hive.core.node;
 
 import dev.hive.api.UnavailableException;
 import dev.hive.spi.ProviderConfig;

@@ -1,4 +1,4 @@
-package dev.hive.core.internal;
+package dev.hive.core.node;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,4 @@
-package dev.hive.core.internal;
+package dev.hive.core.node;
 
 import dev.hive.core.consensus.CommandLog;
 import dev.hive.core.state.Command;
