@@ -16,7 +16,6 @@ import dev.hive.api.WriteOptions;
 import dev.hive.core.cluster.ClusterNode;
 import dev.hive.core.consensus.CommandLog;
 import dev.hive.core.monitor.Monitoring;
-import dev.hive.core.reconcile.InstanceRecord;
 import dev.hive.core.reconcile.Reconciler;
 import dev.hive.core.scheduler.SlotController;
 import dev.hive.core.service.ServiceDiscovery;
@@ -31,7 +30,6 @@ import dev.hive.spi.Store;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +61,7 @@ public final class LocalCluster implements Cluster {
   private final ScheduledExecutorService loop;
   private final List<AutoCloseable> closeables;
   private final LocalApps apps;
+  private final ClusterInstances instances;
   private final ClusterNode clusterNode;
   private final ServiceDiscovery services;
   private final Monitoring monitoring;
@@ -102,6 +101,7 @@ public final class LocalCluster implements Cluster {
     this.clock = config.clock();
     this.loop = loop;
     this.closeables = closeables;
+    this.instances = new ClusterInstances(self, commands, reconciler, monitoring, clusterNode);
     this.apps = new LocalApps(this, self, commands, runtimes, reconciler, services, events, clock);
   }
 
@@ -109,11 +109,7 @@ public final class LocalCluster implements Cluster {
     commands.onApplied(s -> wake());
     runtimes.onExit(s -> wake());
     if (clusterNode != null) {
-      clusterNode.handle(INSTANCES_TOPIC, (from, topic, payload) -> InstanceCodec.encode(localInstances()));
-      clusterNode.handle(LOGS_TOPIC, (from, topic, payload) -> {
-        String[] request = new String(payload, java.nio.charset.StandardCharsets.UTF_8).split("\n", 2);
-        return String.join("\n", reconciler.logs(request[0], Integer.parseInt(request[1]))).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      });
+      instances.attach();
     }
     services.proxy().ifPresent(proxy -> reconciler.countConnectionsWith(proxy::openConnections));
     monitoring.countRuntimeSkips(reconciler::skippedRuntimePasses);
@@ -131,9 +127,6 @@ public final class LocalCluster implements Cluster {
       }, sync, sync, TimeUnit.MILLISECONDS);
     }
     loop.scheduleWithFixedDelay(this::tickSafely, 0, tickInterval.toMillis(), TimeUnit.MILLISECONDS);
-    if (clusterNode != null) {
-      clusterNode.handle(INSTANCE_METRICS_TOPIC, (from, topic, payload) -> InstanceCodec.encodeSamples(monitoring.instances().values()));
-    }
     // Sampling reads /proc and asks runtimes for stats, and pushing may wait on a slow API: its own thread.
     ScheduledExecutorService sampler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "hive-monitor");
@@ -308,13 +301,6 @@ public final class LocalCluster implements Cluster {
     return monitoring.scrape();
   }
 
-  /** Returns the latest resource samples of every instance in the cluster (asking each live member). */
-  public List<dev.hive.core.monitor.InstanceSample> instanceMetrics() {
-    List<dev.hive.core.monitor.InstanceSample> result = new ArrayList<>(monitoring.instances().values());
-    result.addAll(askLiveMembers(INSTANCE_METRICS_TOPIC, InstanceCodec::decodeSamples, "instance metrics"));
-    return result;
-  }
-
   /** Returns a node's load summary: this node's latest sample, another's from membership gossip. */
   public Map<String, String> loadOf(String nodeId) {
     if (nodeId.equals(self.id()) || clusterNode == null) {
@@ -484,52 +470,14 @@ public final class LocalCluster implements Cluster {
         : "several nodes are named '" + idOrName + "'; give its id: " + byName.stream().map(NodeRecord::id).toList());
   }
 
-  static final String INSTANCES_TOPIC = "hive.instances";
-  static final String INSTANCE_METRICS_TOPIC = "hive.instance-metrics";
-  static final String LOGS_TOPIC = "hive.logs";
-
   /** Returns the instances this node runs. */
   List<Instance> localInstances() {
-    ClusterState state = commands.state();
-    List<Instance> result = new ArrayList<>();
-    for (InstanceRecord r : reconciler.instances()) {
-      AppRecord app = state.apps().get(r.app);
-      result.add(Views.InstanceView.of(r, Reconciler.healthy(r, app == null ? null : app.spec())));
-    }
-    return result;
+    return instances.local();
   }
 
   /** Returns every instance in the cluster (asking each live member), ordered by app then ordinal. */
   public List<Instance> instances() {
-    List<Instance> result = new ArrayList<>(localInstances());
-    result.addAll(askLiveMembers(INSTANCES_TOPIC, InstanceCodec::decode, "instances"));
-    result.sort(Comparator.comparing(Instance::app).thenComparingInt(Instance::ordinal));
-    return result;
-  }
-
-  /**
-   * Asks every other live member at once and gathers the decoded answers; a member that does not
-   * answer within seconds is left out (the caller shows what the others said).
-   */
-  private <T> List<T> askLiveMembers(String topic, java.util.function.Function<byte[], List<T>> decode, String what) {
-    List<T> result = new ArrayList<>();
-    if (clusterNode == null) {
-      return result;
-    }
-    List<java.util.concurrent.CompletableFuture<byte[]>> answers = new ArrayList<>();
-    for (dev.hive.core.cluster.Member m : clusterNode.members()) {
-      if (!m.id().equals(self.id()) && m.state() == dev.hive.api.NodeState.ALIVE) {
-        answers.add(clusterNode.transport().request(m.peer(), topic, new byte[0], Duration.ofSeconds(3)));
-      }
-    }
-    for (java.util.concurrent.CompletableFuture<byte[]> answer : answers) {
-      try {
-        result.addAll(decode.apply(answer.get(5, TimeUnit.SECONDS)));
-      } catch (Exception e) {
-        log.debug("a member did not send its {}: {}", what, e.getMessage());
-      }
-    }
-    return result;
+    return instances.all();
   }
 
   /**
@@ -538,10 +486,7 @@ public final class LocalCluster implements Cluster {
    * @throws NotFoundException if there is none
    */
   public Instance instance(String id) {
-    return instances().stream()
-        .filter(i -> i.id().equals(id))
-        .findFirst()
-        .orElseThrow(() -> new NotFoundException("there is no instance '" + id + "'; `hive app containers` lists them"));
+    return instances.get(id);
   }
 
   /**
@@ -550,25 +495,12 @@ public final class LocalCluster implements Cluster {
    * @throws NotFoundException if there is no such instance
    */
   public List<String> logs(String instanceId, int lines) {
-    if (lines <= 0 || lines > 100_000) {
-      throw new InvalidSpecException("tail", lines + " is out of range; ask for 1..100000 lines");
-    }
-    Instance instance = instance(instanceId);
-    if (clusterNode == null || instance.node().equals(self.id())) {
-      return reconciler.logs(instanceId, lines);
-    }
-    dev.hive.spi.DiscoveredPeer peer = clusterNode.peerOf(instance.node());
-    if (peer == null) {
-      throw new UnavailableException("node " + instance.node() + " of instance " + instanceId + " is not reachable");
-    }
-    try {
-      byte[] answer = clusterNode.transport().request(peer, LOGS_TOPIC, (instanceId + "\n" + lines).getBytes(java.nio.charset.StandardCharsets.UTF_8),
-          Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
-      String text = new String(answer, java.nio.charset.StandardCharsets.UTF_8);
-      return text.isEmpty() ? List.of() : List.of(text.split("\n", -1));
-    } catch (Exception e) {
-      throw new UnavailableException("cannot read the logs of " + instanceId + " from node " + instance.node() + ": " + e.getMessage(), e);
-    }
+    return instances.logs(instanceId, lines);
+  }
+
+  /** Returns the latest resource samples of every instance in the cluster (asking each live member). */
+  public List<dev.hive.core.monitor.InstanceSample> instanceMetrics() {
+    return instances.metrics();
   }
 
   @Override
