@@ -142,17 +142,23 @@ class VmMigrationIT {
 
   @Test
   @Order(2)
-  void anIdleGuestMovesLiveWithinTwoHundredMillisecondsOfDowntime() throws Exception {
+  void anIdleGuestMovesLiveThereAndBackEachTimeWithinTwoHundredMillisecondsOfDowntime() throws Exception {
     assertThat(a.cli("vm", "create", "--name", "it-idle", "--memory", "256M", "--node", "a").code()).isZero();
     boolean removed = false;
     try {
       // QEMU's max-downtime bounds its estimate of the RAM left to copy, not the device state or a
-      // busy host's scheduling: a first move measured 22, 56 and 101 ms here, so the bound is
-      // 200 ms.
-      JsonNode live = migrate("it-idle", "b", "live", "--max-downtime", "100");
-      assertThat(live.path("state").asText()).as(live.toString()).isEqualTo("SUCCEEDED");
-      System.out.println("VmMigrationIT: idle 256 MiB guest LIVE downtime " + live.path("downtimeMs").asLong() + " ms in " + live.path("totalMs").asLong() + " ms");
-      assertThat(live.path("downtimeMs").asLong()).isBetween(0L, 200L);
+      // busy host's scheduling: first moves measured 22, 56 and 101 ms here, so the bound is
+      // 200 ms. Three moves, there and back and there again: the third runs from a host the guest
+      // had left, once with QEMU's default limit of 300 ms (about 500 ms of downtime).
+      List<Long> downtimes = new ArrayList<>();
+      for (String to : List.of("b", "a", "b")) {
+        JsonNode live = migrate("it-idle", to, "live", "--max-downtime", "100");
+        assertThat(live.path("state").asText()).as(live.toString()).isEqualTo("SUCCEEDED");
+        downtimes.add(live.path("downtimeMs").asLong());
+        System.out.println("VmMigrationIT: idle 256 MiB guest LIVE to " + to + ": downtime " + live.path("downtimeMs").asLong() + " ms in "
+            + live.path("totalMs").asLong() + " ms");
+      }
+      assertThat(downtimes).allSatisfy(ms -> assertThat(ms).isBetween(0L, 200L));
       assertThat(a.cli("vm", "rm", "--name", "it-idle").code()).isZero();
       removed = true;
       assertThat(virsh(B, "list", "--all", "--name")).doesNotContain("it-idle");

@@ -117,7 +117,7 @@ final class VmHost implements AutoCloseable {
     return runtime;
   }
 
-  JsonNode handle(String op, JsonNode body) {
+  private JsonNode handle(String op, JsonNode body) {
     switch (op) {
       case "ping":
         return JSON.createObjectNode();
