@@ -1,6 +1,7 @@
 package dev.hive.discovery.libp2p;
 
 import static dev.hive.discovery.libp2p.DecoderOracle.decodesOrRefuses;
+import static dev.hive.discovery.libp2p.DecoderOracle.noiseFramed;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.hive.discovery.libp2p.kad.KadMessage;
@@ -103,20 +104,10 @@ class DecoderGarbagePropertiesTest {
     }
   }
 
-  private static byte[] framed(byte[]... messages) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] m : messages) {
-      out.write(m.length >>> 8);
-      out.write(m.length);
-      out.writeBytes(m);
-    }
-    return out.toByteArray();
-  }
-
   @Test
   void aNoiseEphemeralKeyOfSmallOrderIsRefused() {
     // All zeros is a point of small order: the agreement would be all zeros, a key anyone knows.
-    byte[] input = framed(new byte[32]);
+    byte[] input = noiseFramed(new byte[32]);
     assertThatThrownBy(() -> Noise.respond(new ByteArrayInputStream(input), new ByteArrayOutputStream(), KEYS, List.of("/yamux/1.0.0")))
         .isInstanceOf(WireException.class).hasMessageContaining("small order");
   }

@@ -2,6 +2,8 @@ package dev.hive.discovery.libp2p;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hive.discovery.libp2p.wire.WireException;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.HexFormat;
 
@@ -27,5 +29,31 @@ public final class DecoderOracle {
     } catch (RuntimeException | Error bug) {
       throw new AssertionError("input " + HexFormat.of().formatHex(input) + " escaped the decoder as " + bug, bug);
     }
+  }
+
+  /** A decoding that gives a value or refuses with a {@link WireException}. */
+  @FunctionalInterface
+  public interface Decoder<T> {
+    T decode() throws WireException;
+  }
+
+  /** The decoded value, or null when it was refused (the oracle has judged the refusal). */
+  public static <T> T decodedOrNull(Decoder<T> decoder) {
+    try {
+      return decoder.decode();
+    } catch (WireException refused) {
+      return null;
+    }
+  }
+
+  /** Handshake messages as Noise frames them: a two-byte length, then the message. */
+  public static byte[] noiseFramed(byte[]... messages) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (byte[] m : messages) {
+      out.write(m.length >>> 8);
+      out.write(m.length);
+      out.writeBytes(m);
+    }
+    return out.toByteArray();
   }
 }

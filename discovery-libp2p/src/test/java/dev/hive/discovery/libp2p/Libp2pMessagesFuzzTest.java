@@ -1,5 +1,6 @@
 package dev.hive.discovery.libp2p;
 
+import static dev.hive.discovery.libp2p.DecoderOracle.decodedOrNull;
 import static dev.hive.discovery.libp2p.DecoderOracle.decodesOrRefuses;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -43,16 +44,4 @@ class Libp2pMessagesFuzzTest {
     }
   }
 
-  private interface Decoder<T> {
-    T decode() throws WireException;
-  }
-
-  /** The decoded value, or null when it was refused (the oracle above has judged the refusal). */
-  private static <T> T decodedOrNull(Decoder<T> decoder) {
-    try {
-      return decoder.decode();
-    } catch (WireException refused) {
-      return null;
-    }
-  }
 }

@@ -1,6 +1,8 @@
 package dev.hive.discovery.libp2p.wire;
 
+import static dev.hive.discovery.libp2p.DecoderOracle.decodedOrNull;
 import static dev.hive.discovery.libp2p.DecoderOracle.decodesOrRefuses;
+import static dev.hive.discovery.libp2p.DecoderOracle.noiseFramed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -40,35 +42,11 @@ class WireFuzzTest {
     }
   }
 
-  private interface Decoder<T> {
-    T decode() throws WireException;
-  }
-
-  /** The decoded value, or null when it was refused (the oracle has judged the refusal). */
-  private static <T> T decodedOrNull(Decoder<T> decoder) {
-    try {
-      return decoder.decode();
-    } catch (WireException refused) {
-      return null;
-    }
-  }
-
   @FuzzTest
   void multistreamNegotiation(byte[] bytes) {
     decodesOrRefuses(bytes, () -> Multistream.readLine(new ByteArrayInputStream(bytes)));
     decodesOrRefuses(bytes, () -> Multistream.handle(new ByteArrayInputStream(bytes), new ByteArrayOutputStream(), p -> true));
     decodesOrRefuses(bytes, () -> Multistream.select(new ByteArrayInputStream(bytes), new ByteArrayOutputStream(), List.of("/x/1.0.0")));
-  }
-
-  /** Handshake messages as Noise frames them: a two-byte length, then the message. */
-  private static byte[] framed(byte[]... messages) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] m : messages) {
-      out.write(m.length >>> 8);
-      out.write(m.length);
-      out.writeBytes(m);
-    }
-    return out.toByteArray();
   }
 
   /**
@@ -78,7 +56,7 @@ class WireFuzzTest {
   @FuzzTest
   void noiseListenerHandshake(byte[] bytes) {
     int cut = bytes.length == 0 ? 0 : (bytes[0] & 0xff) % bytes.length;
-    byte[] input = framed(Arrays.copyOfRange(bytes, 0, cut), Arrays.copyOfRange(bytes, cut, bytes.length));
+    byte[] input = noiseFramed(Arrays.copyOfRange(bytes, 0, cut), Arrays.copyOfRange(bytes, cut, bytes.length));
     assertThatThrownBy(() -> Noise.respond(new ByteArrayInputStream(input), new ByteArrayOutputStream(), KEYS, List.of("/yamux/1.0.0")))
         .isInstanceOf(IOException.class);
   }
@@ -86,7 +64,7 @@ class WireFuzzTest {
   /** A dialer reading the fuzzer's second handshake message: refused, as a listener's without keys. */
   @FuzzTest
   void noiseDialerHandshake(byte[] second) {
-    byte[] input = framed(second);
+    byte[] input = noiseFramed(second);
     assertThatThrownBy(() -> Noise.initiate(new ByteArrayInputStream(input), new ByteArrayOutputStream(), KEYS, List.of(), null))
         .isInstanceOf(IOException.class);
   }
