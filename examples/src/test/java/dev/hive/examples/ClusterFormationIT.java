@@ -77,7 +77,7 @@ class ClusterFormationIT {
         JsonNode nodes = nodes(d);
         // Joiners come in as members and are promoted to voters one at a time.
         return nodes.size() == 3 && count(nodes, "state", "ALIVE") == 3 && count(nodes, "role", "LEADER") == 1
-            && count(nodes, "role", "VOTER") == 2;
+            && count(nodes, "role", "SERVER") == 2;
       });
     }
     return daemons;

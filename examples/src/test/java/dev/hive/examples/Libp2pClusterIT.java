@@ -86,7 +86,7 @@ class Libp2pClusterIT {
       await().atMost(PATIENCE).ignoreExceptions().until(() -> {
         JsonNode nodes = d.getJson("/api/v1/nodes");
         return nodes.size() == 3 && count(nodes, "state", "ALIVE") == 3 && count(nodes, "role", "LEADER") == 1
-            && count(nodes, "role", "VOTER") == 2;
+            && count(nodes, "role", "SERVER") == 2;
       });
     }
 

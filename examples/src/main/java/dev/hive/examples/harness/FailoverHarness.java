@@ -98,7 +98,7 @@ public final class FailoverHarness {
       String leader = null;
       for (JsonNode n : nodes) {
         alive += n.path("state").asText().equals("ALIVE") ? 1 : 0;
-        voters += n.path("role").asText().equals("VOTER") ? 1 : 0;
+        voters += n.path("role").asText().equals("SERVER") ? 1 : 0;
         if (n.path("role").asText().equals("LEADER")) {
           leader = n.path("name").asText();
         }

@@ -2,6 +2,7 @@ package dev.hive.core.consensus;
 
 import dev.hive.api.HiveException;
 import dev.hive.core.state.ClusterState;
+import dev.hive.core.state.Command;
 import dev.hive.core.state.Refusals;
 import dev.hive.core.state.Request;
 import dev.hive.core.state.RequestLedger;
@@ -57,6 +58,8 @@ final class HiveStateMachine extends BaseStateMachine {
   private final RequestLedger ledger = new RequestLedger();
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
   private final List<Consumer<ClusterState>> listeners = new CopyOnWriteArrayList<>();
+  /** Guarded by this: told of every entry under the same lock that orders them. */
+  private final List<CommittedChanges> changeListeners = new ArrayList<>();
   private volatile ClusterState state = ClusterState.EMPTY;
 
   /** Called when the group tells this server to shut down (see {@link RaftCommandLog#rejoin}). */
@@ -73,6 +76,22 @@ final class HiveStateMachine extends BaseStateMachine {
   /** Gives {@code next} this state machine's listeners: it replaces this one after a rejoin. */
   void handListenersTo(HiveStateMachine next) {
     next.listeners.addAll(listeners);
+    List<CommittedChanges> changes;
+    synchronized (this) {
+      changes = List.copyOf(changeListeners);
+    }
+    changes.forEach(next::follow);
+  }
+
+  /** Tells {@code listener} the state and index now, then every entry applied after it, in order. */
+  synchronized void follow(CommittedChanges listener) {
+    listener.reset(appliedIndex(), state);
+    changeListeners.add(listener);
+  }
+
+  private long appliedIndex() {
+    TermIndex last = getLastAppliedTermIndex();
+    return last == null ? 0 : Math.max(0, last.getIndex());
   }
 
   /**
@@ -141,6 +160,9 @@ final class HiveStateMachine extends BaseStateMachine {
         throw new IOException("no snapshot in the state machine directory to reload the state from after installing one");
       }
       loadSnapshot(installed);
+      for (CommittedChanges listener : changeListeners) {
+        listener.reset(appliedIndex(), state);
+      }
       if (getLifeCycle().getCurrentState() == LifeCycle.State.PAUSED) {
         getLifeCycle().transition(LifeCycle.State.STARTING);
         getLifeCycle().transition(LifeCycle.State.RUNNING);
@@ -220,10 +242,11 @@ final class HiveStateMachine extends BaseStateMachine {
     synchronized (this) {
       before = state;
       List<String> outcomes = new ArrayList<>();
+      List<Command> applied = new ArrayList<>();
       try {
         List<Request> requests = codec.decodeRequests(data);
         for (Request request : requests) {
-          outcomes.add(entry.getIndex() + "|" + apply(request, entry.getIndex()));
+          outcomes.add(entry.getIndex() + "|" + apply(request, entry.getIndex(), applied));
         }
         reply = requests.size() == 1 ? outcomes.get(0) : encodeReplies(outcomes);
       } catch (HiveException e) {
@@ -232,6 +255,9 @@ final class HiveStateMachine extends BaseStateMachine {
       }
       updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
       after = state;
+      for (CommittedChanges listener : changeListeners) {
+        listener.committed(entry.getIndex(), applied, after);
+      }
     }
     if (after != before) {
       for (Consumer<ClusterState> listener : listeners) {
@@ -241,10 +267,13 @@ final class HiveStateMachine extends BaseStateMachine {
     return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(reply, StandardCharsets.UTF_8)));
   }
 
-  /** Applies one request of an entry; returns {@link #OK} or its refusal. */
-  private String apply(Request request, long index) {
+  /** Applies one request of an entry, adding its command to {@code applied} if it changed the state; returns {@link #OK} or its refusal. */
+  private String apply(Request request, long index, List<Command> applied) {
     try {
       RequestLedger.Result result = ledger.apply(state, request, index);
+      if (result.state() != state) {
+        applied.add(request.command());
+      }
       state = result.state();
       return result.outcome() == null || result.outcome().applied() ? OK : result.outcome().refusal();
     } catch (HiveException e) {

@@ -453,7 +453,7 @@ public final class RaftCommandLog implements CommandLog {
     Map<String, NodeRole> roles = new LinkedHashMap<>();
     RaftPeerId leader = division().getInfo().getLeaderId();
     for (Peer p : configuration()) {
-      roles.put(p.id(), leader != null && leader.toString().equals(p.id()) ? NodeRole.LEADER : p.voter() ? NodeRole.VOTER : NodeRole.MEMBER);
+      roles.put(p.id(), leader != null && leader.toString().equals(p.id()) ? NodeRole.LEADER : p.voter() ? NodeRole.SERVER : NodeRole.CLIENT);
     }
     return roles;
   }
@@ -794,11 +794,7 @@ public final class RaftCommandLog implements CommandLog {
    * @throws OutcomeUnknownException when no answer came before its deadline
    */
   private Decision send(Request request, long waitUntil) {
-    CompletableFuture<Decision> decision = new CompletableFuture<>();
-    synchronized (unsent) {
-      unsent.add(new Queued(request, decision));
-    }
-    dispatch();
+    CompletableFuture<Decision> decision = enqueue(request);
     long wait = Math.max(1, waitUntil - clock.millis());
     try {
       // Bounded by the deadline whatever the client's retries do: a node cut off from the
@@ -821,6 +817,85 @@ public final class RaftCommandLog implements CommandLog {
       }
       throw unknown(request.id(), "the cluster did not take it: " + e.getCause());
     }
+  }
+
+  private CompletableFuture<Decision> enqueue(Request request) {
+    CompletableFuture<Decision> decision = new CompletableFuture<>();
+    synchronized (unsent) {
+      unsent.add(new Queued(request, decision));
+    }
+    dispatch();
+    return decision;
+  }
+
+  /**
+   * Appends a command as {@link #submit} does, without blocking a thread: completes with the log
+   * index it was decided at once this node has applied it; or exceptionally with its refusal, or
+   * with {@link OutcomeUnknownException} when no answer came by its deadline. For the writes of
+   * clients, which a server's transport threads must not wait on.
+   */
+  public CompletableFuture<Long> submitAsync(Command command, String requestId) {
+    long deadline = clock.millis() + writeTimeout.toMillis();
+    pending.add(requestId, deadline);
+    CompletableFuture<Decision> decision = enqueue(new Request(requestId, deadline, 0, codec.digest(command), command));
+    CompletableFuture<Long> result = new CompletableFuture<>();
+    // orTimeout completes the queued decision itself: dispatch() then skips it, as send() does.
+    decision.orTimeout(writeTimeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((d, error) -> {
+      if (error != null) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof TimeoutException) {
+          clientBroken = true;
+          result.completeExceptionally(unknown(requestId, "no leader answered within " + writeTimeout.toSeconds() + " s (a server cut off from the"
+              + " majority cannot change the desired state)"));
+        } else {
+          result.completeExceptionally(cause instanceof HiveException h ? h : unknown(requestId, "the cluster did not take it: " + cause));
+        }
+        return;
+      }
+      long wait = Math.max(1000, deadline - clock.millis());
+      stateMachine.whenApplied(d.index()).orTimeout(wait, TimeUnit.MILLISECONDS).whenComplete((applied, notYet) -> {
+        if (notYet != null) {
+          result.completeExceptionally(new OutcomeUnknownException(requestId, "request " + requestId + " was decided at log index " + d.index()
+              + ", but the server has not applied it yet; ask `hive command status " + requestId + "`"));
+        } else if (d.refusal() != null) {
+          result.completeExceptionally(Refusals.decode(d.refusal()));
+        } else {
+          result.complete(d.index());
+        }
+      });
+    });
+    return result;
+  }
+
+  /**
+   * Completes with the leader's read index once this node has applied it: a client that then
+   * applies up to it reads every write committed before the call.
+   */
+  public CompletableFuture<Long> readIndexAsync() {
+    CompletableFuture<Long> result = new CompletableFuture<>();
+    client().async().sendReadOnly(Message.valueOf("read-index")).orTimeout(writeTimeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((reply, error) -> {
+      if (error != null || !reply.isSuccess()) {
+        clientBroken = true;
+        result.completeExceptionally(new UnavailableException("cannot read the current state: no leader confirmed its commit index within "
+            + writeTimeout.toSeconds() + " s"));
+        return;
+      }
+      long readIndex = Long.parseLong(reply.getMessage().getContent().toStringUtf8());
+      stateMachine.whenApplied(readIndex).orTimeout(writeTimeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((applied, notYet) -> {
+        if (notYet != null) {
+          result.completeExceptionally(new UnavailableException("cannot read the current state: the server has applied up to " + appliedIndex()
+              + " of the leader's " + readIndex + "; it is catching up"));
+        } else {
+          result.complete(readIndex);
+        }
+      });
+    });
+    return result;
+  }
+
+  /** Tells {@code listener} this node's state and index now, then every entry it applies, in order. */
+  public void follow(CommittedChanges listener) {
+    stateMachine.follow(listener);
   }
 
   /** Sends what waits, as batches, while fewer than {@link #MAX_BATCHES_IN_FLIGHT} are out. */

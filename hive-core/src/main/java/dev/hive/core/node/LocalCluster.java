@@ -434,7 +434,7 @@ public final class LocalCluster implements Cluster {
     dev.hive.core.cluster.Member m = members.get(n.id());
     dev.hive.api.NodeState state = local || m == null ? (local ? dev.hive.api.NodeState.ALIVE : dev.hive.api.NodeState.SUSPECT) : m.state();
     java.time.Instant lastSeen = local ? clock.instant() : m == null || m.lastSeenMillis() == 0 ? java.time.Instant.EPOCH : java.time.Instant.ofEpochMilli(m.lastSeenMillis());
-    return Views.NodeView.of(n, local, state, roles.getOrDefault(n.id(), dev.hive.api.NodeRole.MEMBER), lastSeen);
+    return Views.NodeView.of(n, local, state, roles.getOrDefault(n.id(), dev.hive.api.NodeRole.CLIENT), lastSeen);
   }
 
   @Override

@@ -81,7 +81,7 @@ class RaftCommandLogTest {
       joined.add(node);
     }
     // Joiners come in as members (listeners); the leader promotes them to voters.
-    assertThat(a.roles()).containsEntry("b", NodeRole.MEMBER).containsEntry("c", NodeRole.MEMBER);
+    assertThat(a.roles()).containsEntry("b", NodeRole.CLIENT).containsEntry("c", NodeRole.CLIENT);
     // Ratis changes at most a minority of voters at once: promote one, then the other.
     for (String promoted : List.of("b", "c")) {
       a.setConfiguration(a.configuration(), a.configuration().stream().map(p -> new RaftCommandLog.Peer(p.id(), p.address(), p.voter() || p.id().equals(promoted))).toList());
@@ -90,7 +90,7 @@ class RaftCommandLogTest {
     RaftCommandLog c = joined.get(1);
     // The state written before they joined reaches them.
     await().atMost(Duration.ofSeconds(30)).until(() -> c.state().apps().containsKey("web") && b.state().apps().containsKey("web"));
-    assertThat(a.roles()).containsEntry("a", NodeRole.LEADER).containsEntry("b", NodeRole.VOTER).containsEntry("c", NodeRole.VOTER);
+    assertThat(a.roles()).containsEntry("a", NodeRole.LEADER).containsEntry("b", NodeRole.SERVER).containsEntry("c", NodeRole.SERVER);
 
     // A write from a follower goes to the leader and is visible here when submit returns.
     c.submit(new Command.ScaleApp("web", 4));

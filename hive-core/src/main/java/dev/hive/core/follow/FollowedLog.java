@@ -1,0 +1,391 @@
+package dev.hive.core.follow;
+
+import dev.hive.api.CommandStatus;
+import dev.hive.api.HiveException;
+import dev.hive.api.NotFoundException;
+import dev.hive.api.OutcomeUnknownException;
+import dev.hive.api.UnavailableException;
+import dev.hive.core.consensus.CommandLog;
+import dev.hive.core.follow.FollowWire.Answer;
+import dev.hive.core.follow.FollowWire.Ask;
+import dev.hive.core.follow.FollowWire.AskKind;
+import dev.hive.core.follow.FollowWire.Change;
+import dev.hive.core.follow.FollowWire.Subscribe;
+import dev.hive.core.follow.FollowWire.Update;
+import dev.hive.core.state.ClusterState;
+import dev.hive.core.state.Command;
+import dev.hive.core.state.Refusals;
+import dev.hive.core.state.Request;
+import dev.hive.core.state.StateCodec;
+import dev.hive.core.state.StateMachine;
+import dev.hive.spi.DiscoveredPeer;
+import dev.hive.spi.Transport;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A client's command log: no Raft state, a copy of the cluster state that follows one server
+ * ({@link ChangeFeed}) from a snapshot and the ordered changes after it, each with its log
+ * index. It resumes from its last index when it subscribes again, switches server when its server
+ * falls silent or knows no leader for {@link #SILENCE}, and writes, current reads and status
+ * questions go to a server, the write with its request id, so that asking again elsewhere after
+ * a failure applies it at most once.
+ */
+public final class FollowedLog implements CommandLog, Transport.Handler {
+  /** A server that sends nothing (not even a heartbeat), or knows no leader, for this long is left for another. */
+  static final Duration SILENCE = Duration.ofSeconds(3);
+
+  private static final Logger log = LoggerFactory.getLogger(FollowedLog.class);
+
+  private final Transport transport;
+  private final String host;
+  private final int port;
+  private final Supplier<List<DiscoveredPeer>> servers;
+  private final Clock clock;
+  private final Duration writeTimeout;
+  private final StateCodec codec = new StateCodec();
+  private final List<Consumer<ClusterState>> listeners = new CopyOnWriteArrayList<>();
+  private final Map<String, CompletableFuture<Answer>> asks = new ConcurrentHashMap<>();
+
+  // Guarded by this.
+  private ClusterState state = ClusterState.EMPTY;
+  private long index = -1;
+  private String leader = "";
+  private DiscoveredPeer server;
+  private long lastHeardMillis;
+  private long leaderKnownMillis;
+  private boolean subscribing;
+  private int nextServer;
+  private long updates;
+  private long snapshots;
+  private long bytesReceived;
+
+  /**
+   * @param host the address servers reach this client at, and {@code port} its cluster port
+   * @param servers the servers this client may follow, best first (membership's view of them)
+   */
+  public FollowedLog(Transport transport, String host, int port, Supplier<List<DiscoveredPeer>> servers, Clock clock, Duration writeTimeout) {
+    this.transport = transport;
+    this.host = host;
+    this.port = port;
+    this.servers = servers;
+    this.clock = clock;
+    this.writeTimeout = writeTimeout;
+  }
+
+  @Override
+  public synchronized ClusterState state() {
+    return state;
+  }
+
+  /** Returns the log index the state reflects (-1 before the first update). */
+  public synchronized long index() {
+    return index;
+  }
+
+  /** Returns the leader the followed server knows, or null. */
+  public synchronized String leaderId() {
+    return leader.isEmpty() ? null : leader;
+  }
+
+  /** Returns the server this client follows, or null. */
+  public synchronized String serverId() {
+    return server == null ? null : server.nodeId();
+  }
+
+  /** Returns how many updates this client has taken, how many of them were snapshots, and how many bytes they held. */
+  public synchronized long[] received() {
+    return new long[] {updates, snapshots, bytesReceived};
+  }
+
+  /** Returns "ok", or why this client's state may trail the cluster's. */
+  public synchronized String lag() {
+    long now = clock.millis();
+    if (server == null) {
+      return "not following any server yet";
+    }
+    if (now - lastHeardMillis > SILENCE.toMillis()) {
+      return "nothing heard from server " + server.nodeId() + " for " + (now - lastHeardMillis) / 1000 + " s";
+    }
+    if (leader.isEmpty()) {
+      return "server " + server.nodeId() + " knows no leader";
+    }
+    return "ok";
+  }
+
+  /** Subscribes, or subscribes elsewhere, when this client follows no server or a silent or leaderless one. Call it a few times a second. */
+  public void tick() {
+    DiscoveredPeer candidate;
+    long from;
+    synchronized (this) {
+      long now = clock.millis();
+      boolean healthy = server != null && now - lastHeardMillis <= SILENCE.toMillis() && now - leaderKnownMillis <= SILENCE.toMillis();
+      if (healthy || subscribing) {
+        return;
+      }
+      List<DiscoveredPeer> known = servers.get();
+      if (known.isEmpty()) {
+        return;
+      }
+      candidate = known.get(Math.floorMod(nextServer++, known.size()));
+      if (server != null && known.size() > 1 && candidate.nodeId().equals(server.nodeId())) {
+        candidate = known.get(Math.floorMod(nextServer++, known.size()));
+      }
+      subscribing = true;
+      from = index;
+    }
+    DiscoveredPeer chosen = candidate;
+    transport.request(chosen, ChangeFeed.SUBSCRIBE, FollowWire.encode(new Subscribe(from, host, port)), ChangeFeed.PUSH_TIMEOUT)
+        .whenComplete((bytes, error) -> {
+          if (error != null) {
+            log.debug("cannot follow server {}: {}", chosen.nodeId(), error.getMessage());
+            synchronized (this) {
+              subscribing = false;
+            }
+            return;
+          }
+          synchronized (this) {
+            subscribing = false;
+            if (server == null || !server.nodeId().equals(chosen.nodeId())) {
+              log.info("following server {} from log index {}", chosen.nodeId(), from);
+            }
+            server = chosen;
+            leaderKnownMillis = clock.millis();
+          }
+          try {
+            take(chosen.nodeId(), FollowWire.decodeUpdate(bytes));
+          } catch (HiveException e) {
+            log.warn("server {} sent an update this client cannot read: {}", chosen.nodeId(), e.getMessage());
+          }
+        });
+  }
+
+  @Override
+  public byte[] handle(String from, String topic, byte[] payload) {
+    if (topic.equals(ChangeFeed.PUSH)) {
+      Update update = FollowWire.decodeUpdate(payload);
+      synchronized (this) {
+        if (server == null || !server.nodeId().equals(from)) {
+          return FollowWire.encodeIndex(ChangeFeed.UNSUBSCRIBE);
+        }
+      }
+      return FollowWire.encodeIndex(take(from, update));
+    }
+    if (topic.equals(ChangeFeed.ANSWER)) {
+      Answer answer = FollowWire.decodeAnswer(payload);
+      CompletableFuture<Answer> waiting = asks.get(answer.id());
+      if (waiting != null) {
+        waiting.complete(answer);
+      }
+      return new byte[0];
+    }
+    throw new HiveException("a client takes " + ChangeFeed.PUSH + " and " + ChangeFeed.ANSWER + ", not " + topic);
+  }
+
+  /** Applies an update from {@code from}; returns the index this client is at after it. */
+  private long take(String from, Update update) {
+    ClusterState after;
+    synchronized (this) {
+      long now = clock.millis();
+      lastHeardMillis = now;
+      leader = update.leader();
+      if (!leader.isEmpty()) {
+        leaderKnownMillis = now;
+      }
+      updates++;
+      bytesReceived += update.changes().stream().mapToLong(c -> c.commands().length).sum() + (update.isSnapshot() ? update.snapshot().length : 0);
+      if (update.isSnapshot()) {
+        if (update.index() < index) {
+          return index; // From a server that trails this copy: keep the newer one.
+        }
+        state = codec.decodeState(update.snapshot());
+        index = update.index();
+        snapshots++;
+      } else if (update.after() != index) {
+        return index; // Not what follows this copy: the server sends again from the index acknowledged.
+      } else {
+        ClusterState next = state;
+        try {
+          for (Change change : update.changes()) {
+            for (Request r : codec.decodeRequests(change.commands())) {
+              next = StateMachine.apply(next, r.command());
+            }
+          }
+        } catch (HiveException e) {
+          // A change the server applied that this copy refuses: the copy is wrong. Start over from a snapshot.
+          log.error("a change from server {} does not apply to this client's copy ({}); asking for a snapshot", from, e.getMessage());
+          index = -1;
+          return index;
+        }
+        if (update.changes().isEmpty() && update.index() == index) {
+          return index;
+        }
+        state = next;
+        index = update.index();
+      }
+      after = state;
+      notifyAll();
+    }
+    for (Consumer<ClusterState> listener : listeners) {
+      listener.accept(after);
+    }
+    return update.index();
+  }
+
+  @Override
+  public ClusterState submit(Command command, String requestId) {
+    String id = requestId == null ? UUID.randomUUID().toString() : requestId;
+    long deadline = clock.millis() + writeTimeout.toMillis();
+    Answer answer = ask(AskKind.WRITE, id, codec.encode(command), deadline);
+    switch (answer.kind()) {
+      case OK -> {
+        awaitIndex(answer.index(), deadline + 1000, () -> new OutcomeUnknownException(id, "request " + id + " applied at log index " + answer.index()
+            + ", but this client has reached only " + index() + "; ask `hive command status " + id + "`"));
+        return state();
+      }
+      case REFUSED -> {
+        HiveException refusal = Refusals.decode(answer.text());
+        throw refusal != null ? refusal : new HiveException(answer.text());
+      }
+      case UNKNOWN -> throw new OutcomeUnknownException(id, answer.text());
+      default -> throw new UnavailableException(answer.text());
+    }
+  }
+
+  @Override
+  public CommandStatus status(String requestId) {
+    Answer answer = ask(AskKind.STATUS, requestId, new byte[0], clock.millis() + writeTimeout.toMillis());
+    return switch (answer.kind()) {
+      case OK -> {
+        String[] parts = answer.text().split("\\|", 2);
+        yield new CommandStatus(requestId, CommandStatus.State.valueOf(parts[0]), answer.index(), parts.length > 1 ? parts[1] : "");
+      }
+      case NOT_FOUND -> throw new NotFoundException(answer.text());
+      default -> throw new UnavailableException(answer.text());
+    };
+  }
+
+  @Override
+  public ClusterState currentState() {
+    long deadline = clock.millis() + writeTimeout.toMillis();
+    Answer answer = ask(AskKind.READ_INDEX, "", new byte[0], deadline);
+    if (answer.kind() != FollowWire.AnswerKind.OK) {
+      throw new UnavailableException(answer.text());
+    }
+    awaitIndex(answer.index(), deadline, () -> new UnavailableException("cannot read the current state: this client has reached log index "
+        + index() + " of the leader's " + answer.index() + "; it is catching up"));
+    return state();
+  }
+
+  /**
+   * Asks a server, and another when one cannot be reached, until {@code deadline}: a write is
+   * asked with its request id each time, so it applies at most once wherever it lands.
+   */
+  private Answer ask(AskKind kind, String requestId, byte[] command, long deadline) {
+    String why = "no server known yet";
+    while (clock.millis() < deadline) {
+      DiscoveredPeer target = pickServer();
+      if (target == null) {
+        sleep(100);
+        continue;
+      }
+      String askId = UUID.randomUUID().toString();
+      CompletableFuture<Answer> answer = new CompletableFuture<>();
+      asks.put(askId, answer);
+      try {
+        transport.request(target, ChangeFeed.ASK, FollowWire.encode(new Ask(askId, kind, requestId, command, host, port)), ChangeFeed.PUSH_TIMEOUT)
+            .get(ChangeFeed.PUSH_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        why = "server " + target.nodeId() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+        forget(target);
+        asks.remove(askId);
+        continue;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        asks.remove(askId);
+        break;
+      }
+      try {
+        // The server answers by the write's own deadline; a second more for the answer to travel.
+        return answer.get(Math.max(1, deadline - clock.millis()) + 1000, TimeUnit.MILLISECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        why = "server " + target.nodeId() + " took the question and sent no answer";
+        break;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } finally {
+        asks.remove(askId);
+      }
+    }
+    if (kind == AskKind.WRITE) {
+      throw new OutcomeUnknownException(requestId, "the outcome of request " + requestId + " is unknown: " + why + "; it may still apply until its"
+          + " deadline, never after; ask `hive command status " + requestId + "` (GET /api/v1/commands/" + requestId + ")");
+    }
+    throw new UnavailableException("no server answered within " + writeTimeout.toSeconds() + " s: " + why);
+  }
+
+  private synchronized DiscoveredPeer pickServer() {
+    if (server != null) {
+      return server;
+    }
+    List<DiscoveredPeer> known = servers.get();
+    return known.isEmpty() ? null : known.get(Math.floorMod(nextServer, known.size()));
+  }
+
+  /** Leaves a server that cannot be reached: the next tick follows another. */
+  private synchronized void forget(DiscoveredPeer target) {
+    if (server != null && server.nodeId().equals(target.nodeId())) {
+      server = null;
+    }
+    nextServer++;
+  }
+
+  private void awaitIndex(long target, long giveUp, Supplier<HiveException> failure) {
+    synchronized (this) {
+      while (index < target) {
+        long left = giveUp - clock.millis();
+        if (left <= 0) {
+          throw failure.get();
+        }
+        try {
+          wait(Math.min(left, 100));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw failure.get();
+        }
+      }
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void onApplied(Consumer<ClusterState> listener) {
+    listeners.add(listener);
+  }
+
+  @Override
+  public void close() {
+    asks.values().forEach(f -> f.completeExceptionally(new UnavailableException("this client closed")));
+  }
+}
