@@ -189,6 +189,15 @@ public final class HiveCli implements Runnable {
     @Option(names = "--discovery", description = "how to find other nodes: seeds (default), udp, mdns, or a plugin")
     String discovery;
 
+    @Option(names = "--server", description = "hold the consensus log and vote (default: a server while the cluster has fewer than --servers, else a client)")
+    boolean server;
+
+    @Option(names = "--client", description = "follow the state from the servers and write through them; never vote (default: as --server says)")
+    boolean client;
+
+    @Option(names = "--servers", description = "how many servers the cluster keeps: 1, 3 or 5 (default: 3; read by the servers)")
+    Integer servers;
+
     @Option(names = "--bootstrap-expect", description = "with --discovery and no --seeds: how many nodes form a new cluster together;"
         + " the one with the lowest id founds it once it has found the others (default: once no new node turns up for 3 s)")
     Integer bootstrapExpect;
@@ -324,6 +333,19 @@ public final class HiveCli implements Runnable {
           .replace('_', '-'));
       if (envInherit) {
         builder.setting("hive.process.env-inherit", "true");
+      }
+      if (server && client) {
+        throw new CliException("--server and --client exclude each other: give one, or neither to let the cluster choose");
+      }
+      if (server || client) {
+        builder.setting(dev.hive.core.cluster.ClusterNode.ROLE, server ? "server" : "client");
+      }
+      if (servers != null) {
+        if (servers != 1 && servers != 3 && servers != 5) {
+          throw new CliException("--servers " + servers + " is not 1, 3 or 5: an odd number keeps a majority through a partition, and more than five"
+              + " make every write slower without surviving more failures in practice");
+        }
+        builder.setting(dev.hive.core.cluster.ClusterNode.SERVERS, Integer.toString(servers));
       }
       keyValues("--setting", "KEY=VALUE", settings, builder::setting);
       Cluster cluster = builder.start();

@@ -10,6 +10,8 @@ import dev.hive.api.NodeRole;
 import dev.hive.api.NodeState;
 import dev.hive.api.UnavailableException;
 import dev.hive.core.consensus.RaftCommandLog;
+import dev.hive.core.follow.ChangeFeed;
+import dev.hive.core.follow.FollowedLog;
 import dev.hive.core.security.ClusterPki;
 import dev.hive.core.security.JoinToken;
 import dev.hive.core.security.TlsContexts;
@@ -37,6 +39,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -55,6 +58,43 @@ public final class ClusterNode implements AutoCloseable {
   static final String RAFT_ADD = "hive.raft.add";
   /** How many nodes form a new cluster together, as Consul's {@code bootstrap-expect}. */
   static final String FORMATION_EXPECT = "hive.formation.expect";
+  /** {@code server}, {@code client} or {@code auto} (the default): see {@link Role}. */
+  public static final String ROLE = "hive.role";
+  /** How many servers the cluster keeps: 1, 3 (the default) or 5. */
+  public static final String SERVERS = "hive.servers";
+  /** Where a node keeps the role it was given when it joined: it keeps it across restarts. */
+  static final String ROLE_FILE = "role";
+  /** How long a joiner told to become a server counts towards the servers before it is in the group. */
+  static final Duration SERVER_PROMISE = Duration.ofSeconds(60);
+
+  /**
+   * A node's part in consensus. Servers hold the Raft log and vote; clients follow the state
+   * from a server ({@link FollowedLog}) and write through it. Both run workloads. An {@code auto}
+   * node becomes a server while the cluster has fewer than its target of servers, else a client.
+   */
+  public enum Role {
+    SERVER, CLIENT, AUTO;
+
+    static Role parse(String value) {
+      for (Role r : values()) {
+        if (r.name().equalsIgnoreCase(value.trim())) {
+          return r;
+        }
+      }
+      throw new HiveException(ROLE + " is '" + value + "'; give server, client or auto (the default: a server while the cluster has fewer than "
+          + SERVERS + ", else a client)");
+    }
+  }
+
+  /** The number of servers the cluster keeps ({@value #SERVERS}): 1, 3 or 5. */
+  static int targetServers(Map<String, String> settings) {
+    String value = settings.getOrDefault(SERVERS, "3").trim();
+    if (!value.equals("1") && !value.equals("3") && !value.equals("5")) {
+      throw new HiveException(SERVERS + " is '" + value + "'; give 1, 3 or 5: an odd number keeps a majority through a partition, and more than"
+          + " five make every write slower without surviving more failures in practice");
+    }
+    return Integer.parseInt(value);
+  }
 
   private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -74,14 +114,30 @@ public final class ClusterNode implements AutoCloseable {
   }
   private final Transport transport;
   private final SwimMembership membership;
-  private final RaftCommandLog raft;
+  /** This node's Raft server: null on a client. */
+  private volatile RaftCommandLog raft;
+  /** This client's copy of the state: null on a server. */
+  private volatile FollowedLog follower;
+  /** The log everything else on this node holds: the follower's, then the Raft server's once this client is made a server. */
+  private final RoleLog roleLog;
+  /** Set on a client while it becomes a server. */
+  private final java.util.concurrent.atomic.AtomicBoolean promoting = new java.util.concurrent.atomic.AtomicBoolean();
+  /** What a client needs to start a Raft server of its own when it is made one. */
+  private volatile ServerSetup serverSetup;
+  /** On the leader: when it last asked a client to become a server (System.nanoTime), and since when each listener is in the group. */
+  private volatile long lastPromotionAsk;
+  private final Map<String, Long> listenerSince = new ConcurrentHashMap<>();
+  private final int targetServers;
+  private final Map<String, Long> promisedServers = new ConcurrentHashMap<>();
+  private volatile List<DiscoveredPeer> joinServers = List.of();
   private final ScheduledExecutorService timers;
   private final Map<String, Transport.Handler> handlers = new ConcurrentHashMap<>();
   private volatile Map<String, String> baseMeta = Map.of();
   private volatile Discovery discoveryPlugin;
 
   private ClusterNode(String nodeId, String clusterName, String advertiseHost, int port, String raftAddress, JoinToken token, boolean created,
-      ClusterPki pki, Transport transport, SwimMembership membership, RaftCommandLog raft, ScheduledExecutorService timers) {
+      ClusterPki pki, Transport transport, SwimMembership membership, RaftCommandLog raft, FollowedLog follower, int targetServers,
+      ScheduledExecutorService timers) {
     this.nodeId = nodeId;
     this.clusterName = clusterName;
     this.advertiseHost = advertiseHost;
@@ -93,6 +149,9 @@ public final class ClusterNode implements AutoCloseable {
     this.transport = transport;
     this.membership = membership;
     this.raft = raft;
+    this.follower = follower;
+    this.roleLog = new RoleLog(raft != null ? raft : follower);
+    this.targetServers = targetServers;
     this.timers = timers;
   }
 
@@ -103,6 +162,8 @@ public final class ClusterNode implements AutoCloseable {
    */
   public static ClusterNode start(HiveConfig config, String nodeId, Path dataDir, Map<String, String> meta, List<AutoCloseable> closeables) {
     Path tlsDir = dataDir.resolve("tls");
+    int targetServers = targetServers(config.settings());
+    Role asked = Role.parse(config.settings().getOrDefault(ROLE, "auto"));
     String advertise = config.advertiseAddress().orElseGet(() -> advertiseFor(config.bindAddress()));
     List<DiscoveredPeer> seeds = parseSeeds(config.seeds());
     JoinToken token = config.joinToken().map(JoinToken::of).orElse(null);
@@ -208,48 +269,76 @@ public final class ClusterNode implements AutoCloseable {
         node.dispatchChannel(from, topic, channel);
       }
     });
-    int raftPort = config.port() == 0 ? freePort() : config.port() + 1;
-    String raftAddress = advertise + ":" + raftPort;
-
-    // Consensus: a new cluster starts a group of one; a joiner asks a member for the group and to be added.
     Path raftDir = dataDir.resolve("raft");
     boolean raftExists = Files.isDirectory(raftDir.resolve(RaftCommandLog.groupIdOf(config.clusterName()).getUuid().toString()));
-    RaftCommandLog.Timing timing = RaftCommandLog.Timing.DEFAULTS;
+    Path roleFile = dataDir.resolve(ROLE_FILE);
+    // A node restarted keeps its role: with Raft storage it is a server (so is every node of a
+    // cluster from before roles, whose leader then keeps the servers it needs); a client stays one.
+    Role role;
     List<RaftCommandLog.Peer> initial = new ArrayList<>();
     DiscoveredPeer adder = null;
-    // A node restarted on its storage keeps it, even when the group dropped it or made it a
-    // member while it was down: its first election then gets it told to shut down, and it starts
-    // again on the same storage until the leader takes it back (RaftCommandLog.rejoin). It once
-    // moved its storage aside on the word of whichever member answered first, which may not yet
-    // know that this node is a voter again: a voter that forgets what it acknowledged breaks Raft.
-    if (!raftExists) {
-      if (created || seeds.isEmpty()) {
-        initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, true));
-      } else {
-        adder = askForConfiguration(transport, seeds, initial, joinTimeout);
-        initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, false));
+    List<DiscoveredPeer> joinServers = List.of();
+    if (raftExists) {
+      role = Role.SERVER;
+    } else if (readRole(roleFile) == Role.CLIENT) {
+      role = Role.CLIENT;
+    } else if (created || seeds.isEmpty()) {
+      if (asked == Role.CLIENT) {
+        throw new UnavailableException("a client follows servers, and this node has none to follow: give it --seeds of a member, or start it"
+            + " without --client to found the cluster as its first server");
       }
+      role = Role.SERVER;
+    } else {
+      JoinAnswer answer = askForConfiguration(transport, seeds, asked, joinTimeout);
+      role = answer.role();
+      if (role == Role.SERVER) {
+        initial.addAll(answer.peers());
+        adder = answer.seed();
+      }
+      joinServers = answer.servers();
     }
-    // The consensus port binds what the cluster port binds; the others reach it at the advertised address.
-    RaftCommandLog raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, config.bindAddress(), raftAddress, initial, pki, timing);
-    closeables.add(raft);
-    if (adder != null) {
-      awaitAdmission(transport, adder, raft, raftAddress, joinTimeout);
-    } else if (raftExists) {
-      List<DiscoveredPeer> known = new ArrayList<>(seeds);
-      known.addAll(readPeers(dataDir.resolve(KNOWN_PEERS_FILE), nodeId));
-      askToBeTakenBack(transport, known, nodeId, raftAddress);
-    }
+    writeRole(roleFile, role);
 
     Map<String, String> fullMeta = new java.util.LinkedHashMap<>(meta);
-    fullMeta.put("raft", raftAddress);
-    Member me = new Member(nodeId, advertise, port, config.clock().millis(), NodeState.ALIVE, 0, 0, fullMeta);
+    fullMeta.put("role", role.name().toLowerCase(java.util.Locale.ROOT));
+    if (role == Role.CLIENT && asked == Role.AUTO) {
+      // Only a client that may become a server says so: one started with --client never is.
+      fullMeta.put("promotable", "true");
+    }
+    RaftCommandLog raft = null;
+    FollowedLog follower = null;
+    String raftAddress = null;
     Clock clock = config.clock();
-    ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "hive-membership");
-      t.setDaemon(true);
-      return t;
-    });
+    RaftCommandLog.Timing timing = RaftCommandLog.Timing.DEFAULTS;
+    if (role == Role.SERVER) {
+      int raftPort = config.port() == 0 ? freePort() : config.port() + 1;
+      raftAddress = advertise + ":" + raftPort;
+      // A node restarted on its storage keeps it, even when the group dropped it or made it a
+      // member while it was down: its first election then gets it told to shut down, and it starts
+      // again on the same storage until the leader takes it back (RaftCommandLog.rejoin). It once
+      // moved its storage aside on the word of whichever member answered first, which may not yet
+      // know that this node is a voter again: a voter that forgets what it acknowledged breaks Raft.
+      if (!raftExists) {
+        initial.add(new RaftCommandLog.Peer(nodeId, raftAddress, adder == null));
+      }
+      // The consensus port binds what the cluster port binds; the others reach it at the advertised address.
+      raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, config.bindAddress(), raftAddress, initial, pki, timing);
+      closeables.add(raft);
+      if (adder != null) {
+        awaitAdmission(transport, adder, raft, raftAddress, joinTimeout);
+      } else if (raftExists) {
+        List<DiscoveredPeer> known = new ArrayList<>(seeds);
+        known.addAll(readPeers(dataDir.resolve(KNOWN_PEERS_FILE), nodeId));
+        askToBeTakenBack(transport, known, nodeId, raftAddress);
+      }
+      fullMeta.put("raft", raftAddress);
+    } else {
+      follower = new FollowedLog(transport, advertise, port, () -> self[0] == null ? List.of() : self[0].servers(), clock, timing.writeTimeout());
+      closeables.add(follower);
+    }
+
+    Member me = new Member(nodeId, advertise, port, config.clock().millis(), NodeState.ALIVE, 0, 0, fullMeta);
+    ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(daemon("hive-membership"));
     closeables.add(timers::shutdownNow);
     Path knownPeers = dataDir.resolve(KNOWN_PEERS_FILE);
     SwimMembership[] swim = new SwimMembership[1];
@@ -263,7 +352,9 @@ public final class ClusterNode implements AutoCloseable {
       }
     });
     swim[0] = membership;
-    ClusterNode node = new ClusterNode(nodeId, config.clusterName(), advertise, port, raftAddress, token, created, pki, transport, membership, raft, timers);
+    ClusterNode node = new ClusterNode(nodeId, config.clusterName(), advertise, port, raftAddress, token, created, pki, transport, membership, raft,
+        follower, targetServers, timers);
+    node.joinServers = joinServers;
     node.baseMeta = Map.copyOf(fullMeta);
     node.discoveryPlugin = discovery;
     self[0] = node;
@@ -278,16 +369,165 @@ public final class ClusterNode implements AutoCloseable {
       discovery.update(new DiscoveredPeer(nodeId, advertise, port));
     }
     timers.scheduleWithFixedDelay(() -> safely(membership::tick), 0, 50, TimeUnit.MILLISECONDS);
-    // Reconfiguration blocks on the leader for up to seconds: it must not delay membership probes.
-    ScheduledExecutorService voterMaintenance = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "hive-voters");
-      t.setDaemon(true);
-      return t;
-    });
-    closeables.add(voterMaintenance::shutdownNow);
-    voterMaintenance.scheduleWithFixedDelay(() -> safely(node::maintainVoters), 2, 2, TimeUnit.SECONDS);
+    node.serverSetup = new ServerSetup(config.clusterName(), config.bindAddress(), config.port(), dataDir, clock, closeables);
+    if (raft != null) {
+      node.serve(raft);
+    } else {
+      node.handlers.put(ChangeFeed.TOPICS, follower);
+      if (asked == Role.AUTO) {
+        node.handlers.put(PROMOTE, (from, topic, payload) -> node.takePromotion(from, payload));
+      }
+      timers.scheduleWithFixedDelay(() -> safely(() -> {
+        FollowedLog following = node.follower;
+        if (following != null) {
+          following.tick();
+        }
+      }), 0, 250, TimeUnit.MILLISECONDS);
+    }
     closeables.add(membership::leave);
     return node;
+  }
+
+  /** The leader asks a client to become a server on this topic. */
+  static final String PROMOTE = "hive.role.serve";
+  /** How long a new server follows the log as a listener before it replaces a dead one, as Consul autopilot's stabilization time. */
+  static final Duration STABILIZATION = Duration.ofSeconds(10);
+  /** How long the leader waits for a client it asked to become a server before it asks another. */
+  static final Duration PROMOTION_PATIENCE = Duration.ofSeconds(60);
+
+  /** What starting a Raft server needs beyond what the node holds. */
+  private record ServerSetup(String clusterName, String bind, int clusterPort, Path dataDir, Clock clock, List<AutoCloseable> closeables) {}
+
+  /** A server's part: the feed its clients follow, and, on the leader, keeping the servers. */
+  private void serve(RaftCommandLog server) {
+    ExecutorService feedPushes = Executors.newSingleThreadExecutor(daemon("hive-follow-feed"));
+    ExecutorService feedQuestions = Executors.newFixedThreadPool(2, daemon("hive-follow-status"));
+    serverSetup.closeables().add(feedPushes::shutdownNow);
+    serverSetup.closeables().add(feedQuestions::shutdownNow);
+    ChangeFeed feed = new ChangeFeed(transport, ChangeFeed.Consensus.of(server), serverSetup.clock(), feedPushes, feedQuestions).start();
+    handlers.put(ChangeFeed.TOPICS, feed::handle);
+    handlers.remove(PROMOTE);
+    timers.scheduleWithFixedDelay(() -> safely(feed::tick), 250, 250, TimeUnit.MILLISECONDS);
+    // Reconfiguration blocks on the leader for up to seconds: it must not delay membership probes.
+    ScheduledExecutorService voterMaintenance = Executors.newSingleThreadScheduledExecutor(daemon("hive-voters"));
+    serverSetup.closeables().add(voterMaintenance::shutdownNow);
+    voterMaintenance.scheduleWithFixedDelay(() -> safely(this::maintainVoters), 2, 2, TimeUnit.SECONDS);
+  }
+
+  /** On a client the leader chose: starts becoming a server in the background, and answers at once. */
+  private byte[] takePromotion(String from, byte[] payload) {
+    JsonNode request = parse(payload);
+    List<RaftCommandLog.Peer> peers = new ArrayList<>();
+    for (JsonNode p : request.path("peers")) {
+      peers.add(new RaftCommandLog.Peer(p.path("id").asText(), p.path("address").asText(), p.path("voter").asBoolean()));
+    }
+    JsonNode leader = request.path("leader");
+    if (peers.isEmpty() || !leader.path("port").canConvertToInt() || leader.path("host").asText("").isEmpty()) {
+      throw new HiveException("a request to become a server names the group's peers and the leader's host and port; got " + request);
+    }
+    DiscoveredPeer leaderPeer = new DiscoveredPeer(from, leader.path("host").asText(), leader.path("port").asInt());
+    if (raft == null && promoting.compareAndSet(false, true)) {
+      Thread t = new Thread(() -> {
+        try {
+          becomeServer(peers, leaderPeer);
+        } finally {
+          promoting.set(false);
+        }
+      }, "hive-promotion");
+      t.setDaemon(true);
+      t.start();
+    }
+    return "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Makes this client a server: it starts a Raft server as a listener of the group, is added by
+   * the leader, follows the log until its state reaches the copy it had, and only then reads and
+   * writes through it and feeds clients of its own. The leader makes it a voter once it has
+   * followed stably ({@link #STABILIZATION}).
+   */
+  private void becomeServer(List<RaftCommandLog.Peer> peers, DiscoveredPeer leader) {
+    ServerSetup setup = serverSetup;
+    Path raftDir = setup.dataDir().resolve("raft");
+    RaftCommandLog server = null;
+    try {
+      if (Files.exists(raftDir)) {
+        // Left from a server role this node had before it was a client: never mixed with the group's current log.
+        Files.move(raftDir, setup.dataDir().resolve("raft.before-" + System.currentTimeMillis()));
+      }
+      String address = advertiseHost + ":" + (setup.clusterPort() == 0 ? freePort() : setup.clusterPort() + 1);
+      List<RaftCommandLog.Peer> initial = new ArrayList<>(peers);
+      initial.add(new RaftCommandLog.Peer(nodeId, address, false));
+      log.info("the leader {} asks this client to become a server: starting a consensus server at {}", leader.nodeId(), address);
+      server = RaftCommandLog.start(setup.clusterName(), nodeId, raftDir, setup.bind(), address, initial, pki, RaftCommandLog.Timing.DEFAULTS);
+      awaitAdmission(transport, leader, server, address, PROMOTION_PATIENCE);
+      long copy = roleLog.state().index();
+      long deadline = System.nanoTime() + PROMOTION_PATIENCE.toNanos();
+      while (server.state().index() < copy) {
+        if (System.nanoTime() > deadline) {
+          throw new UnavailableException("the new consensus server reached state " + server.state().index() + " of this client's " + copy);
+        }
+        sleep(50);
+      }
+      setup.closeables().add(server);
+      raft = server;
+      roleLog.use(server);
+      writeRole(setup.dataDir().resolve(ROLE_FILE), Role.SERVER);
+      Map<String, String> meta = new LinkedHashMap<>(baseMeta);
+      meta.put("role", "server");
+      meta.remove("promotable");
+      meta.put("raft", address);
+      baseMeta = Map.copyOf(meta);
+      membership.updateMeta(baseMeta);
+      serve(server);
+      FollowedLog old = follower;
+      follower = null;
+      old.close();
+      log.info("this node is a server now");
+    } catch (IOException | RuntimeException e) {
+      log.warn("cannot become a server ({}); staying a client", e.getMessage());
+      if (server != null) {
+        server.close();
+        try {
+          Files.move(raftDir, setup.dataDir().resolve("raft.failed-" + System.currentTimeMillis()));
+        } catch (IOException moveFailed) {
+          log.warn("cannot move the failed server's storage {} aside: {}; remove it before the next start", raftDir, moveFailed.getMessage());
+        }
+      }
+    }
+  }
+
+  /**
+   * On the leader, when the group needs a server and has no listener to promote: asks a live
+   * client that may become one (it was not started with --client), the one with the lowest id,
+   * at most once per {@link #PROMOTION_PATIENCE}.
+   */
+  private void askAClientToServe(Map<String, Member> members, List<RaftCommandLog.Peer> conf) {
+    long now = System.nanoTime();
+    if (lastPromotionAsk != 0 && now - lastPromotionAsk < PROMOTION_PATIENCE.toNanos()) {
+      return;
+    }
+    Member candidate = members.values().stream()
+        .filter(m -> m.state() == NodeState.ALIVE && "client".equals(m.meta().get("role")) && "true".equals(m.meta().get("promotable")))
+        .min(java.util.Comparator.comparing(Member::id)).orElse(null);
+    if (candidate == null) {
+      return;
+    }
+    lastPromotionAsk = now;
+    ObjectNode request = JSON.createObjectNode();
+    ArrayNode peers = request.putArray("peers");
+    conf.forEach(p -> peers.addObject().put("id", p.id()).put("address", p.address()).put("voter", p.voter()));
+    request.putObject("leader").put("host", advertiseHost).put("port", port);
+    log.info("the group needs a server: asking client {} to become one", candidate.id());
+    try {
+      transport.request(candidate.peer(), PROMOTE, JSON.writeValueAsBytes(request), Duration.ofSeconds(5)).exceptionally(e -> {
+        log.info("client {} did not take the request to become a server: {}", candidate.id(), e.getMessage());
+        lastPromotionAsk = 0;
+        return null;
+      });
+    } catch (IOException e) {
+      throw new HiveException("cannot encode the request to become a server", e);
+    }
   }
 
   static final String KNOWN_PEERS_FILE = "known-peers";
@@ -440,8 +680,11 @@ public final class ClusterNode implements AutoCloseable {
     if (topic.equals(TcpTransport.JOIN_TOPIC)) {
       return ClusterFormation.admit(pki, token, clusterName, from, payload);
     }
+    if (raft == null && (topic.equals(RAFT_CONF) || topic.equals(RAFT_ADD))) {
+      return askAServer(topic, payload);
+    }
     if (topic.equals(RAFT_CONF)) {
-      return encodeConfiguration(raft.configuration());
+      return answerConfiguration(from, payload);
     }
     if (topic.equals(RAFT_ADD)) {
       JsonNode request = parse(payload);
@@ -471,17 +714,34 @@ public final class ClusterNode implements AutoCloseable {
     channel.close();
   }
 
-  private static DiscoveredPeer askForConfiguration(Transport transport, List<DiscoveredPeer> seeds, List<RaftCommandLog.Peer> into, Duration timeout) {
+  /** What a joiner learns from a member: the group to join as a server, the role it is given, and the servers to follow as a client. */
+  private record JoinAnswer(DiscoveredPeer seed, Role role, List<RaftCommandLog.Peer> peers, List<DiscoveredPeer> servers) {}
+
+  private static JoinAnswer askForConfiguration(Transport transport, List<DiscoveredPeer> seeds, Role asked, Duration timeout) {
+    byte[] question;
+    try {
+      question = JSON.writeValueAsBytes(JSON.createObjectNode().put("role", asked.name().toLowerCase(java.util.Locale.ROOT)));
+    } catch (IOException e) {
+      throw new HiveException("cannot encode the question for the consensus group", e);
+    }
     long deadline = System.nanoTime() + timeout.toNanos();
     String last = "no seed answered";
     while (System.nanoTime() < deadline) {
       for (DiscoveredPeer seed : seeds) {
         try {
-          JsonNode conf = parse(transport.request(seed, RAFT_CONF, new byte[0], Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS));
+          JsonNode conf = parse(transport.request(seed, RAFT_CONF, question, Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS));
+          List<RaftCommandLog.Peer> peers = new ArrayList<>();
           for (JsonNode p : conf.path("peers")) {
-            into.add(new RaftCommandLog.Peer(p.path("id").asText(), p.path("address").asText(), p.path("voter").asBoolean()));
+            peers.add(new RaftCommandLog.Peer(p.path("id").asText(), p.path("address").asText(), p.path("voter").asBoolean()));
           }
-          return seed;
+          List<DiscoveredPeer> servers = new ArrayList<>();
+          for (JsonNode p : conf.path("servers")) {
+            servers.add(new DiscoveredPeer(p.path("id").asText(), p.path("host").asText(), p.path("port").asInt()));
+          }
+          // A member from before roles answers no role: every node was a server then.
+          Role role = Role.parse(conf.path("role").asText("server"));
+          log.info("joining as a {} (asked {}), through {}", role, asked, seed.host() + ":" + seed.port());
+          return new JoinAnswer(seed, role, peers, servers);
         } catch (Exception e) {
           last = seed.host() + ":" + seed.port() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
         }
@@ -489,6 +749,104 @@ public final class ClusterNode implements AutoCloseable {
       sleep(1000);
     }
     throw new UnavailableException("cannot learn the consensus group from the seeds: " + last);
+  }
+
+  /**
+   * On a server: tells a joiner the group, and which role it takes. A joiner that asks for none
+   * becomes a server while the group and the joiners already told so number fewer than the
+   * target; the promise counts for {@link #SERVER_PROMISE}, so that fifty nodes joining at once
+   * make three servers, not fifty.
+   */
+  private synchronized byte[] answerConfiguration(String from, byte[] payload) {
+    Role asked = payload.length == 0 ? Role.SERVER : Role.parse(parse(payload).path("role").asText("auto"));
+    List<RaftCommandLog.Peer> conf = raft.configuration();
+    long now = System.nanoTime();
+    java.util.Set<String> inGroup = new java.util.HashSet<>();
+    conf.forEach(p -> inGroup.add(p.id()));
+    promisedServers.entrySet().removeIf(e -> inGroup.contains(e.getKey()) || now - e.getValue() > SERVER_PROMISE.toNanos());
+    boolean server = switch (asked) {
+      case SERVER -> true;
+      case CLIENT -> false;
+      case AUTO -> inGroup.contains(from) || promisedServers.containsKey(from) || conf.size() + promisedServers.size() < targetServers;
+    };
+    if (server && !inGroup.contains(from)) {
+      promisedServers.put(from, now);
+    }
+    ObjectNode o = JSON.createObjectNode();
+    ArrayNode array = o.putArray("peers");
+    conf.forEach(p -> array.addObject().put("id", p.id()).put("address", p.address()).put("voter", p.voter()));
+    o.put("role", server ? "server" : "client");
+    ArrayNode servers = o.putArray("servers");
+    servers().forEach(p -> servers.addObject().put("id", p.nodeId()).put("host", p.host()).put("port", p.port()));
+    try {
+      return JSON.writeValueAsBytes(o);
+    } catch (IOException e) {
+      throw new HiveException("cannot encode the configuration", e);
+    }
+  }
+
+  /** On a client: a joiner's question about the group goes to a server. */
+  private byte[] askAServer(String topic, byte[] payload) {
+    String last = "no server known yet";
+    for (DiscoveredPeer server : servers()) {
+      try {
+        return transport.request(server, topic, payload, Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        last = server.nodeId() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+      }
+    }
+    throw new UnavailableException("node " + nodeId + " is a client and no server took the question (" + last + "); ask again");
+  }
+
+  /**
+   * Returns the servers this node knows, by their cluster address, the leader first: the live
+   * members that announce themselves servers, this node included, and those a client learnt when it joined.
+   */
+  public List<DiscoveredPeer> servers() {
+    Map<String, DiscoveredPeer> byId = new LinkedHashMap<>();
+    java.util.Set<String> gone = new java.util.HashSet<>();
+    for (Member m : membership.members()) {
+      if (m.state() == NodeState.DEAD || m.state() == NodeState.LEFT) {
+        gone.add(m.id());
+      } else if ("server".equals(m.meta().get("role")) || (m.id().equals(nodeId) && raft != null)) {
+        byId.put(m.id(), m.peer());
+      }
+    }
+    for (DiscoveredPeer p : joinServers) {
+      if (!gone.contains(p.nodeId())) {
+        byId.putIfAbsent(p.nodeId(), p);
+      }
+    }
+    byId.remove(raft == null ? nodeId : "");
+    List<DiscoveredPeer> result = new ArrayList<>(byId.values());
+    String leader = leaderId();
+    result.sort(java.util.Comparator.comparing((DiscoveredPeer p) -> !p.nodeId().equals(leader)).thenComparing(DiscoveredPeer::nodeId));
+    return result;
+  }
+
+  private static Role readRole(Path file) {
+    try {
+      return Files.exists(file) ? Role.parse(Files.readString(file)) : null;
+    } catch (IOException | HiveException e) {
+      log.warn("cannot read this node's role from {} ({}); it asks the cluster again", file, e.getMessage());
+      return null;
+    }
+  }
+
+  private static void writeRole(Path file, Role role) {
+    try {
+      Files.writeString(file, role.name().toLowerCase(java.util.Locale.ROOT) + "\n");
+    } catch (IOException e) {
+      throw new HiveException("cannot record this node's role in " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   /**
@@ -553,17 +911,6 @@ public final class ClusterNode implements AutoCloseable {
         + "); check that the members can reach this node's consensus port " + raftAddress);
   }
 
-  private static byte[] encodeConfiguration(List<RaftCommandLog.Peer> peers) {
-    ObjectNode o = JSON.createObjectNode();
-    ArrayNode array = o.putArray("peers");
-    peers.forEach(p -> array.addObject().put("id", p.id()).put("address", p.address()).put("voter", p.voter()));
-    try {
-      return JSON.writeValueAsBytes(o);
-    } catch (IOException e) {
-      throw new HiveException("cannot encode the configuration", e);
-    }
-  }
-
   private static JsonNode parse(byte[] bytes) {
     try {
       return JSON.readTree(bytes);
@@ -580,7 +927,7 @@ public final class ClusterNode implements AutoCloseable {
    * log again (it stayed "no leader known" for minutes). As Consul's servers rejoin after a leave.
    */
   void maintainVoters() {
-    if (!raft.isLeader()) {
+    if (raft == null || !raft.isLeader()) {
       return;
     }
     Map<String, Member> byId = new java.util.HashMap<>();
@@ -607,14 +954,26 @@ public final class ClusterNode implements AutoCloseable {
         spares.add(p);
       }
     }
+    long now = System.nanoTime();
+    listenerSince.keySet().retainAll(spares.stream().map(RaftCommandLog.Peer::id).toList());
+    spares.forEach(p -> listenerSince.putIfAbsent(p.id(), now));
     // One change per round: Ratis refuses to change a majority of voters at once.
     boolean changed = !gone.isEmpty();
     List<RaftCommandLog.Peer> newVoters = new ArrayList<>(voters);
     RaftCommandLog.Peer dead = voters.stream().filter(p -> !p.id().equals(nodeId) && byId.containsKey(p.id())
         && byId.get(p.id()).state() == NodeState.DEAD).findFirst().orElse(null);
-    if (!changed && !spares.isEmpty() && (dead != null || newVoters.size() < RaftCommandLog.MAX_VOTERS)) {
-      spares.sort(java.util.Comparator.comparing(RaftCommandLog.Peer::id));
-      RaftCommandLog.Peer promoted = spares.remove(0);
+    boolean needsServer = dead != null || newVoters.size() < targetServers;
+    // A growing group takes a listener at once; one that replaces a dead server must first have
+    // followed the log for the stabilization time, so that a flapping node never holds a vote.
+    List<RaftCommandLog.Peer> ready = spares.stream()
+        .filter(p -> dead == null || now - listenerSince.get(p.id()) >= STABILIZATION.toNanos())
+        .sorted(java.util.Comparator.comparing(RaftCommandLog.Peer::id)).toList();
+    if (needsServer && spares.isEmpty()) {
+      askAClientToServe(byId, conf);
+    }
+    if (!changed && !ready.isEmpty() && needsServer) {
+      RaftCommandLog.Peer promoted = ready.get(0);
+      spares.remove(promoted);
       newVoters.add(new RaftCommandLog.Peer(promoted.id(), promoted.address(), true));
       if (dead != null) {
         // Out of the group, not made a listener: a role change is two changes (setConfiguration),
@@ -633,8 +992,39 @@ public final class ClusterNode implements AutoCloseable {
     }
   }
 
+  /** Returns this server's Raft log, or null on a client. */
   public RaftCommandLog raft() {
     return raft;
+  }
+
+  /** Returns the log this node reads and writes the cluster state through: its Raft server's, or a client's copy. */
+  public dev.hive.core.consensus.CommandLog commandLog() {
+    return roleLog;
+  }
+
+  /** Returns whether this node is the leader (a client never is). */
+  public boolean isLeader() {
+    try {
+      return raft != null && raft.isLeader();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** Returns the leader this node knows, or null. */
+  public String leaderId() {
+    try {
+      RaftCommandLog server = raft;
+      return server != null ? server.leaderId() : follower.leaderId();
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Returns "ok", or why this node's state may trail the leader's. */
+  public String lag() {
+    RaftCommandLog server = raft;
+    return server != null ? server.lag() : follower.lag();
   }
 
   /** Returns what the discovery plugin says about this node (empty with seeds). */
@@ -651,12 +1041,25 @@ public final class ClusterNode implements AutoCloseable {
     return membership.members();
   }
 
+  /**
+   * Returns each node's role: a server knows the group's voters from Raft; every other member,
+   * and every node as a client sees it, is a server or a client by what it announces.
+   */
   public Map<String, NodeRole> roles() {
-    try {
-      return raft.roles();
-    } catch (RuntimeException e) {
-      return Map.of();
+    Map<String, NodeRole> roles = new LinkedHashMap<>();
+    String leader = leaderId();
+    for (Member m : membership.members()) {
+      boolean server = "server".equals(m.meta().get("role")) || (m.id().equals(nodeId) && raft != null);
+      roles.put(m.id(), m.id().equals(leader) ? NodeRole.LEADER : server ? NodeRole.SERVER : NodeRole.CLIENT);
     }
+    if (raft != null) {
+      try {
+        roles.putAll(raft.roles());
+      } catch (RuntimeException e) {
+        log.debug("no consensus roles now: {}", e.getMessage());
+      }
+    }
+    return roles;
   }
 
   /** Returns a member's transport address, if membership knows it. */

@@ -109,7 +109,7 @@ public final class CoreEngine implements HiveEngine {
       meta.put("api", Integer.toString(config.httpPort()));
       clusterNode = ClusterNode.start(config, nodeId, dataDir, meta, closeables);
       closeables.add(clusterNode);
-      commands = clusterNode.raft();
+      commands = clusterNode.commandLog();
       address = clusterNode.advertiseHost;
       if (clusterNode.createdCluster) {
         // Never the token itself: logs are read by more people than the data dir.
@@ -154,7 +154,7 @@ public final class CoreEngine implements HiveEngine {
             base.duration("hive.reconcile.startup-grace", Reconciler.Settings.DEFAULTS.startupGrace()),
             base.duration("hive.services.drain-delay", Reconciler.Settings.DEFAULTS.drainDelay()),
             base.duration("hive.services.drain-timeout", Reconciler.Settings.DEFAULTS.drainTimeout()));
-    CommandReporter reporter = new CommandReporter(commands, Executors.newSingleThreadExecutor(daemon("hive-reports")));
+    CommandReporter reporter = new CommandReporter(commands, Executors.newSingleThreadScheduledExecutor(daemon("hive-reports")), config.clock());
     closeables.add(reporter);
     Reconciler reconciler =
         new Reconciler(

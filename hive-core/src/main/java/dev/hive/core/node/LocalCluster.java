@@ -198,11 +198,7 @@ public final class LocalCluster implements Cluster {
 
   /** One node places slots: the only node, or the consensus leader. */
   private boolean isPlacer() {
-    try {
-      return clusterNode == null || clusterNode.raft().isLeader();
-    } catch (RuntimeException e) {
-      return false;
-    }
+    return clusterNode == null || clusterNode.isLeader();
   }
 
   /** The leader's pass: release slots of lost nodes, advance restarts and drains, place what waits. */
@@ -510,16 +506,11 @@ public final class LocalCluster implements Cluster {
     checks.put("runtime:" + runtimes.defaultName(), "ok");
     checks.put("reconciler", closed ? "closed" : "ok");
     if (clusterNode != null) {
-      String leader = null;
-      try {
-        leader = clusterNode.raft().leaderId();
-      } catch (RuntimeException e) {
-        leader = null;
-      }
+      String leader = clusterNode.leaderId();
       checks.put("consensus", leader != null ? "ok" : "no leader known: this node may be cut off from the majority");
       String lag;
       try {
-        lag = clusterNode.raft().lag();
+        lag = clusterNode.lag();
       } catch (RuntimeException e) {
         lag = "unknown: " + e.getMessage();
       }
