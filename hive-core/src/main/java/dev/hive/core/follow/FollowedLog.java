@@ -78,6 +78,13 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
    * @param servers the servers this client may follow, best first (membership's view of them)
    */
   public FollowedLog(Transport transport, String host, int port, Supplier<List<DiscoveredPeer>> servers, Clock clock, Duration writeTimeout) {
+    this(transport, host, port, servers, clock, writeTimeout, java.util.concurrent.ThreadLocalRandom.current().nextInt(1 << 16));
+  }
+
+  /** @param firstServer which of the servers to try first, modulo their number: clients spread over the servers, not all on the first */
+  public FollowedLog(Transport transport, String host, int port, Supplier<List<DiscoveredPeer>> servers, Clock clock, Duration writeTimeout,
+      int firstServer) {
+    this.nextServer = firstServer;
     this.transport = transport;
     this.host = host;
     this.port = port;
