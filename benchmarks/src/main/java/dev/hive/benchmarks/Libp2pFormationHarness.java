@@ -113,7 +113,25 @@ public final class Libp2pFormationHarness {
   }
 
   private static void report(String way, String done, long[] millis) {
-    System.out.printf(Locale.ROOT, "  %-34s every start() returned %6.2f s, %s %6.2f s%n", way, millis[0] / 1000.0, done, millis[1] / 1000.0);
+    System.out.printf(Locale.ROOT, "  %-34s every start() returned %6.2f s, %s %6.2f s%s%n", way, millis[0] / 1000.0, done, millis[1] / 1000.0,
+        millis.length > 2 ? String.format(Locale.ROOT, "; per node %d threads, %.1f MiB RSS; %s", millis[2], millis[3] / 1024.0, ROLES.get()) : "");
+  }
+
+  /** The roles of the last formed cluster, as its first node sees them. */
+  private static final java.util.concurrent.atomic.AtomicReference<String> ROLES = new java.util.concurrent.atomic.AtomicReference<>("");
+
+  /** This process's resident memory in KiB, from /proc (0 where there is none). */
+  private static long rssKib() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException e) {
+      // Reported as 0.
+    }
+    return 0;
   }
 
   private static IntFunction<Hive.Builder> libp2pNodes(Path base, int n, int round) throws IOException {
@@ -267,6 +285,8 @@ public final class Libp2pFormationHarness {
     for (int i = 0; i < n; i++) {
       builders.add(node.apply(i));
     }
+    int threadsBefore = Thread.activeCount();
+    long rssBefore = rssKib();
     ExecutorService starters = Executors.newFixedThreadPool(n);
     List<Future<Cluster>> starting = new ArrayList<>();
     List<Cluster> started = new ArrayList<>();
@@ -291,7 +311,13 @@ public final class Libp2pFormationHarness {
         Thread.sleep(20);
       }
       long allAlive = System.nanoTime();
-      return new long[] {(allStarted - begin) / 1_000_000, (allAlive - begin) / 1_000_000};
+      // Threads and memory with every node up, less what this JVM had before (the harness itself).
+      long threads = (Thread.activeCount() - threadsBefore - n) / n; // less the n threads that started them
+      long rss = (rssKib() - rssBefore) / n;
+      Map<String, Long> roles = new java.util.TreeMap<>();
+      started.get(0).nodes().forEach(x -> roles.merge(x.role().name(), 1L, Long::sum));
+      ROLES.set(roles.toString());
+      return new long[] {(allStarted - begin) / 1_000_000, (allAlive - begin) / 1_000_000, threads, rss};
     } finally {
       starters.shutdownNow();
       started.parallelStream().forEach(Cluster::close);

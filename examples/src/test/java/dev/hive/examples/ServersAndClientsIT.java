@@ -63,6 +63,16 @@ class ServersAndClientsIT {
     return roles;
   }
 
+  private static long stateIndex(DaemonProcess d, String path) throws IOException {
+    java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(d.api() + path).toURL().openConnection();
+    try {
+      assertThat(c.getResponseCode()).isEqualTo(200);
+      return Long.parseLong(c.getHeaderField("X-Hive-Index"));
+    } finally {
+      c.disconnect();
+    }
+  }
+
   private static long count(Map<String, String> roles, String role) {
     return roles.values().stream().filter(role::equals).count();
   }
@@ -101,6 +111,9 @@ class ServersAndClientsIT {
       return healthy == 5 && nodes.size() == 5;
     });
     assertThat(client.status("/api/v1/apps?consistent=true")).isEqualTo(200);
+    // Reads say which log index they reflect; a current read on a client reflects at least what the leader had.
+    long leaderIndex = stateIndex(first, "/api/v1/apps");
+    assertThat(stateIndex(client, "/api/v1/apps?consistent=true")).isGreaterThanOrEqualTo(leaderIndex).isPositive();
     CliResult again = client.cli("app", "deploy", "--name", "web", "--command", "sleep 1");
     assertThat(again.code()).isNotZero();
     assertThat(again.err() + again.out()).contains("already exists");
@@ -135,6 +148,47 @@ class ServersAndClientsIT {
     for (DaemonProcess d : alive) {
       await().atMost(PATIENCE).ignoreExceptions().until(() -> MAPPER.readTree(d.cli("app", "ls", "--output", "json").out()).get(0).path("replicas").asInt() == 3);
     }
+  }
+
+  /**
+   * Nodes that hold Raft storage as listeners -- as every node beyond the fifth did before
+   * roles -- restarted with no role: the leader, which has its servers, makes them clients; they
+   * keep the cluster's state and move their Raft storage aside.
+   */
+  @Test
+  void listenersRestartedWithNoRoleBecomeClientsAndKeepTheState() throws Exception {
+    DaemonProcess first = new DaemonProcess(dir.resolve("n1"), "--node-name", "n1", "--servers", "1").start();
+    daemons.add(first);
+    String token = first.cli("cluster", "token").out().strip();
+    for (int i = 2; i <= 3; i++) {
+      daemons.add(new DaemonProcess(dir.resolve("n" + i), "--node-name", "n" + i, "--server", "--seeds", first.clusterAddress(), "--token", token)
+          .start());
+    }
+    await().atMost(PATIENCE).ignoreExceptions().until(() -> aliveRoles(first).size() == 3);
+    assertThat(Files.isDirectory(dir.resolve("n2").resolve("raft"))).isTrue();
+    CliResult deploy = first.cli("app", "deploy", "--name", "kept", "--command", "sleep 600", "--replicas", "2", "--env", mark);
+    assertThat(deploy.code()).as(deploy.err()).isZero();
+
+    for (int i = 1; i <= 2; i++) {
+      DaemonProcess listener = daemons.get(i);
+      listener.kill();
+      listener.withArgs("--node-name", "n" + (i + 1), "--seeds", first.clusterAddress(), "--token", token).start();
+    }
+    for (int i = 2; i <= 3; i++) {
+      Path data = dir.resolve("n" + i);
+      await().atMost(PATIENCE).ignoreExceptions().until(() -> Files.readString(data.resolve("role")).strip().equals("client")
+          && !Files.exists(data.resolve("raft")));
+    }
+    for (DaemonProcess d : daemons) {
+      await().atMost(PATIENCE).ignoreExceptions().until(() -> {
+        Map<String, String> roles = aliveRoles(d);
+        return roles.size() == 3 && count(roles, "LEADER") == 1 && count(roles, "CLIENT") == 2;
+      });
+      JsonNode apps = MAPPER.readTree(d.cli("app", "ls", "--output", "json").out());
+      assertThat(apps.get(0).path("name").asText()).isEqualTo("kept");
+    }
+    CliResult scale = daemons.get(2).cli("app", "scale", "--name", "kept", "--replicas", "3");
+    assertThat(scale.code()).as(scale.err()).isZero();
   }
 
   @Test

@@ -53,6 +53,13 @@ public final class DaemonProcess implements AutoCloseable {
     this.extraArgs.addAll(List.of(extraArgs));
   }
 
+  /** Replaces the extra arguments, for the next {@link #start} (a restart with other flags, on the same data dir and ports). */
+  public DaemonProcess withArgs(String... extraArgs) {
+    this.extraArgs.clear();
+    this.extraArgs.addAll(List.of(extraArgs));
+    return this;
+  }
+
   /**
    * A port whose two successors are free too: the cluster port, the consensus port and libp2p's
    * default port.

@@ -301,8 +301,8 @@ public final class ClusterNode implements AutoCloseable {
 
     Map<String, String> fullMeta = new java.util.LinkedHashMap<>(meta);
     fullMeta.put("role", role.name().toLowerCase(java.util.Locale.ROOT));
-    if (role == Role.CLIENT && asked == Role.AUTO) {
-      // Only a client that may become a server says so: one started with --client never is.
+    if (asked == Role.AUTO) {
+      // Only a node whose role the cluster chose says so: one started with --client or --server keeps its role.
       fullMeta.put("promotable", "true");
     }
     RaftCommandLog raft = null;
@@ -333,7 +333,7 @@ public final class ClusterNode implements AutoCloseable {
       }
       fullMeta.put("raft", raftAddress);
     } else {
-      follower = new FollowedLog(transport, advertise, port, () -> self[0] == null ? List.of() : self[0].servers(), clock, timing.writeTimeout());
+      follower = new FollowedLog(transport, advertise, port, () -> self[0] == null ? List.of() : self[0].otherServers(), clock, timing.writeTimeout());
       closeables.add(follower);
     }
 
@@ -374,26 +374,45 @@ public final class ClusterNode implements AutoCloseable {
       node.serve(raft);
     } else {
       node.handlers.put(ChangeFeed.TOPICS, follower);
-      if (asked == Role.AUTO) {
-        node.handlers.put(PROMOTE, (from, topic, payload) -> node.takePromotion(from, payload));
-      }
-      timers.scheduleWithFixedDelay(() -> safely(() -> {
-        FollowedLog following = node.follower;
-        if (following != null) {
-          following.tick();
-        }
-      }), 0, 250, TimeUnit.MILLISECONDS);
     }
+    if (asked == Role.AUTO) {
+      // Only a node whose role the cluster chose may have it changed by the leader.
+      node.handlers.put(PROMOTE, (from, topic, payload) -> node.takePromotion(from, payload));
+      node.handlers.put(DEMOTE, (from, topic, payload) -> node.takeDemotion(from));
+    }
+    // Whichever role the node has now: a client follows, a server feeds (and, on the leader, keeps the servers).
+    timers.scheduleWithFixedDelay(() -> safely(() -> {
+      FollowedLog following = node.follower;
+      ChangeFeed feeding = node.raft != null ? node.feed : null;
+      if (following != null) {
+        following.tick();
+      }
+      if (feeding != null) {
+        feeding.tick();
+      }
+    }), 0, 250, TimeUnit.MILLISECONDS);
+    // Reconfiguration blocks on the leader for up to seconds: it must not delay membership probes.
+    ScheduledExecutorService voterMaintenance = Executors.newSingleThreadScheduledExecutor(daemon("hive-voters"));
+    closeables.add(voterMaintenance::shutdownNow);
+    voterMaintenance.scheduleWithFixedDelay(() -> safely(node::maintainVoters), 2, 2, TimeUnit.SECONDS);
     closeables.add(membership::leave);
     return node;
   }
 
   /** The leader asks a client to become a server on this topic. */
   static final String PROMOTE = "hive.role.serve";
+  /** The leader asks a listener it does not need as a server to become a client on this topic. */
+  static final String DEMOTE = "hive.role.follow";
+  /** How long a listener stays in a group that has all its servers before it is made a client. */
+  static final Duration SPARE_PATIENCE = Duration.ofSeconds(30);
   /** How long a new server follows the log as a listener before it replaces a dead one, as Consul autopilot's stabilization time. */
   static final Duration STABILIZATION = Duration.ofSeconds(10);
   /** How long the leader waits for a client it asked to become a server before it asks another. */
   static final Duration PROMOTION_PATIENCE = Duration.ofSeconds(60);
+
+  /** This server's feed and its handler, while it is one. */
+  private volatile ChangeFeed feed;
+  private volatile Transport.Handler feedHandler;
 
   /** What starting a Raft server needs beyond what the node holds. */
   private record ServerSetup(String clusterName, String bind, int clusterPort, Path dataDir, Clock clock, List<AutoCloseable> closeables) {}
@@ -405,13 +424,9 @@ public final class ClusterNode implements AutoCloseable {
     serverSetup.closeables().add(feedPushes::shutdownNow);
     serverSetup.closeables().add(feedQuestions::shutdownNow);
     ChangeFeed feed = new ChangeFeed(transport, ChangeFeed.Consensus.of(server), serverSetup.clock(), feedPushes, feedQuestions).start();
-    handlers.put(ChangeFeed.TOPICS, feed::handle);
-    handlers.remove(PROMOTE);
-    timers.scheduleWithFixedDelay(() -> safely(feed::tick), 250, 250, TimeUnit.MILLISECONDS);
-    // Reconfiguration blocks on the leader for up to seconds: it must not delay membership probes.
-    ScheduledExecutorService voterMaintenance = Executors.newSingleThreadScheduledExecutor(daemon("hive-voters"));
-    serverSetup.closeables().add(voterMaintenance::shutdownNow);
-    voterMaintenance.scheduleWithFixedDelay(() -> safely(this::maintainVoters), 2, 2, TimeUnit.SECONDS);
+    this.feed = feed;
+    feedHandler = feed::handle;
+    handlers.put(ChangeFeed.TOPICS, feedHandler);
   }
 
   /** On a client the leader chose: starts becoming a server in the background, and answers at once. */
@@ -475,7 +490,6 @@ public final class ClusterNode implements AutoCloseable {
       writeRole(setup.dataDir().resolve(ROLE_FILE), Role.SERVER);
       Map<String, String> meta = new LinkedHashMap<>(baseMeta);
       meta.put("role", "server");
-      meta.remove("promotable");
       meta.put("raft", address);
       baseMeta = Map.copyOf(meta);
       membership.updateMeta(baseMeta);
@@ -495,6 +509,65 @@ public final class ClusterNode implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** On a server the leader does not need: starts becoming a client in the background, and answers at once. */
+  private byte[] takeDemotion(String from) {
+    if (raft != null && !raft.isLeader() && promoting.compareAndSet(false, true)) {
+      Thread t = new Thread(() -> {
+        try {
+          becomeClient(from);
+        } finally {
+          promoting.set(false);
+        }
+      }, "hive-demotion");
+      t.setDaemon(true);
+      t.start();
+    }
+    return "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Makes this listener a client: it follows a server until its copy reaches the state its Raft
+   * server has, then reads and writes through the copy, closes its Raft server and moves its
+   * storage aside (the leader then drops it from the group). The way a node of a cluster from
+   * before roles, restarted on this version, becomes the client it would be today.
+   */
+  private void becomeClient(String leaderId) {
+    ServerSetup setup = serverSetup;
+    RaftCommandLog server = raft;
+    FollowedLog copy = new FollowedLog(transport, advertiseHost, port, this::otherServers, setup.clock(), RaftCommandLog.Timing.DEFAULTS.writeTimeout());
+    log.info("the leader {} has the servers it needs: this listener becomes a client", leaderId);
+    handlers.put(ChangeFeed.TOPICS, copy);
+    follower = copy;
+    long deadline = System.nanoTime() + PROMOTION_PATIENCE.toNanos();
+    while (copy.state().index() < server.state().index() || copy.index() < 0) {
+      if (System.nanoTime() > deadline) {
+        log.warn("the client's copy reached state {} of the server's {} in {} s; staying a server", copy.state().index(), server.state().index(),
+            PROMOTION_PATIENCE.toSeconds());
+        follower = null;
+        copy.close();
+        handlers.put(ChangeFeed.TOPICS, feedHandler);
+        return;
+      }
+      sleep(50);
+    }
+    roleLog.use(copy);
+    writeRole(setup.dataDir().resolve(ROLE_FILE), Role.CLIENT);
+    Map<String, String> meta = new LinkedHashMap<>(baseMeta);
+    meta.put("role", "client");
+    meta.remove("raft");
+    baseMeta = Map.copyOf(meta);
+    membership.updateMeta(baseMeta);
+    raft = null;
+    server.close();
+    Path raftDir = setup.dataDir().resolve("raft");
+    try {
+      Files.move(raftDir, setup.dataDir().resolve("raft.before-" + System.currentTimeMillis()));
+    } catch (IOException e) {
+      log.warn("cannot move the former server's storage {} aside: {}; remove it before the next start", raftDir, e.getMessage());
+    }
+    log.info("this node is a client now");
   }
 
   /**
@@ -529,6 +602,23 @@ public final class ClusterNode implements AutoCloseable {
       throw new HiveException("cannot encode the request to become a server", e);
     }
   }
+
+  /** On the leader: asks a listener it does not need to become a client, at most once per {@link #PROMOTION_PATIENCE} each. */
+  private void askToFollow(Member listener) {
+    long now = System.nanoTime();
+    Long last = demotionAsks.get(listener.id());
+    if (last != null && now - last < PROMOTION_PATIENCE.toNanos()) {
+      return;
+    }
+    demotionAsks.put(listener.id(), now);
+    log.info("the group has its servers: asking listener {} to become a client", listener.id());
+    transport.request(listener.peer(), DEMOTE, new byte[0], Duration.ofSeconds(5)).exceptionally(e -> {
+      log.info("listener {} did not take the request to become a client: {}", listener.id(), e.getMessage());
+      return null;
+    });
+  }
+
+  private final Map<String, Long> demotionAsks = new ConcurrentHashMap<>();
 
   static final String KNOWN_PEERS_FILE = "known-peers";
 
@@ -788,7 +878,7 @@ public final class ClusterNode implements AutoCloseable {
   /** On a client: a joiner's question about the group goes to a server. */
   private byte[] askAServer(String topic, byte[] payload) {
     String last = "no server known yet";
-    for (DiscoveredPeer server : servers()) {
+    for (DiscoveredPeer server : otherServers()) {
       try {
         return transport.request(server, topic, payload, Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
       } catch (Exception e) {
@@ -817,11 +907,15 @@ public final class ClusterNode implements AutoCloseable {
         byId.putIfAbsent(p.nodeId(), p);
       }
     }
-    byId.remove(raft == null ? nodeId : "");
     List<DiscoveredPeer> result = new ArrayList<>(byId.values());
     String leader = leaderId();
     result.sort(java.util.Comparator.comparing((DiscoveredPeer p) -> !p.nodeId().equals(leader)).thenComparing(DiscoveredPeer::nodeId));
     return result;
+  }
+
+  /** The servers this node may follow: all it knows but itself. */
+  private List<DiscoveredPeer> otherServers() {
+    return servers().stream().filter(p -> !p.nodeId().equals(nodeId)).toList();
   }
 
   private static Role readRole(Path file) {
@@ -946,7 +1040,8 @@ public final class ClusterNode implements AutoCloseable {
     for (RaftCommandLog.Peer p : conf) {
       Member m = byId.get(p.id());
       NodeState state = p.id().equals(nodeId) ? NodeState.ALIVE : m == null ? NodeState.ALIVE : m.state();
-      if (state == NodeState.LEFT) {
+      boolean nowAClient = m != null && !p.voter() && "client".equals(m.meta().get("role"));
+      if (state == NodeState.LEFT || nowAClient) {
         gone.add(p);
       } else if (p.voter()) {
         voters.add(p);
@@ -970,6 +1065,13 @@ public final class ClusterNode implements AutoCloseable {
         .sorted(java.util.Comparator.comparing(RaftCommandLog.Peer::id)).toList();
     if (needsServer && spares.isEmpty()) {
       askAClientToServe(byId, conf);
+    }
+    if (!needsServer) {
+      // A listener the group does not need (a node of a cluster from before roles, or one more
+      // joiner than the target) follows as a client instead: a server costs every write.
+      spares.stream().filter(p -> now - listenerSince.get(p.id()) >= SPARE_PATIENCE.toNanos())
+          .filter(p -> byId.containsKey(p.id()) && "true".equals(byId.get(p.id()).meta().get("promotable")))
+          .forEach(p -> askToFollow(byId.get(p.id())));
     }
     if (!changed && !ready.isEmpty() && needsServer) {
       RaftCommandLog.Peer promoted = ready.get(0);
@@ -1018,6 +1120,16 @@ public final class ClusterNode implements AutoCloseable {
       return server != null ? server.leaderId() : follower.leaderId();
     } catch (RuntimeException e) {
       return null;
+    }
+  }
+
+  /** Returns the log index this node's state reflects. */
+  public long stateIndex() {
+    RaftCommandLog server = raft;
+    try {
+      return server != null ? server.appliedIndex() : follower.index();
+    } catch (RuntimeException e) {
+      return -1;
     }
   }
 

@@ -156,6 +156,9 @@ public final class ApiServer implements AutoCloseable {
   private final ExecutorService pool;
   private final BrowserGuard browserGuard;
   private final Security security;
+  /** The response header giving the log index a read reflects. */
+  static final String STATE_INDEX = "X-Hive-Index";
+
   private final LocalCluster cluster;
   private final java.util.OptionalInt ownUid = dev.hive.core.security.PeerCredentials.ownUid();
   private final ObjectMapper mapper = new ObjectMapper();
@@ -326,6 +329,11 @@ public final class ApiServer implements AutoCloseable {
       }
       if (requestId != null) {
         replyHeaders.put(IDEMPOTENCY_KEY, requestId);
+      }
+      if (method.equals("GET")) {
+        // As Consul's X-Consul-Index: the log index the answer's state reflects, taken before the
+        // read, so that the state read is at least this new (a client's copy may trail the leader's).
+        replyHeaders.put(STATE_INDEX, Long.toString(cluster.stateIndex()));
       }
       return route.handler().handle(new Request(method, path, params, query(in.rawQuery()), body, contentType == null ? "" : contentType, requestId));
     }

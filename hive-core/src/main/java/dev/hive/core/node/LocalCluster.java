@@ -262,6 +262,11 @@ public final class LocalCluster implements Cluster {
     return commands.state();
   }
 
+  /** Returns the log index this node's state reflects: its Raft server's applied index, a client's copy's, or a single node's command count. */
+  public long stateIndex() {
+    return clusterNode == null ? commands.state().index() : clusterNode.stateIndex();
+  }
+
   /**
    * Waits until this node's state holds every write committed before the call, so that the
    * reads that follow are linearizable ({@code ?consistent=true}).
