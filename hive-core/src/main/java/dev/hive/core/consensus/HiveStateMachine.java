@@ -330,6 +330,19 @@ final class HiveStateMachine extends BaseStateMachine {
     return applied;
   }
 
+  /**
+   * Ratis' word that an entry with no state machine data (a configuration change, a new
+   * leader's first entry) is applied: followers hear of it too, so that a client's copy reaches
+   * the index a leader gives for a read even when the log ends in such an entry.
+   */
+  @Override
+  public synchronized void notifyTermIndexUpdated(long term, long index) {
+    super.notifyTermIndexUpdated(term, index);
+    for (CommittedChanges listener : changeListeners) {
+      listener.committed(index, List.of(), state);
+    }
+  }
+
   @Override
   protected boolean updateLastAppliedTermIndex(TermIndex newTermIndex) {
     boolean updated = super.updateLastAppliedTermIndex(newTermIndex);

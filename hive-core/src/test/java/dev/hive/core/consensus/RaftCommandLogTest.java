@@ -60,6 +60,41 @@ class RaftCommandLogTest {
     return log;
   }
 
+  /**
+   * A client reads at the leader's applied index, which may be that of an entry with no command
+   * (a new leader's first entry, a configuration change): whoever follows a server's applied log
+   * must hear of those indexes too, or its copy never reaches the read index.
+   */
+  @Test
+  void followersHearTheIndexOfEntriesWithoutCommands() throws Exception {
+    String aAddress = "127.0.0.1:" + freePort();
+    RaftCommandLog a = start("a", List.of(new RaftCommandLog.Peer("a", aAddress, true)), aAddress);
+    long[] heard = {-1};
+    a.follow(new CommittedChanges() {
+      @Override
+      public void reset(long index, dev.hive.core.state.ClusterState state) {
+        heard[0] = index;
+      }
+
+      @Override
+      public void committed(long index, List<Command> applied, dev.hive.core.state.ClusterState after) {
+        heard[0] = index;
+      }
+    });
+    await().atMost(Duration.ofSeconds(30)).until(a::isLeader);
+    a.submit(new Command.RegisterNode(StateMachineTest.NODE));
+    long afterWrite = a.appliedIndex();
+    // Then a configuration change: an entry with no command.
+    String bAddress = "127.0.0.1:" + freePort();
+    List<RaftCommandLog.Peer> conf = new ArrayList<>(a.configuration());
+    conf.add(new RaftCommandLog.Peer("b", bAddress, false));
+    RaftCommandLog b = start("b", conf, bAddress);
+    a.addPeer("b", bAddress);
+    await().atMost(Duration.ofSeconds(30)).until(b::admitted);
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.appliedIndex() > afterWrite);
+    await().atMost(Duration.ofSeconds(10)).until(() -> heard[0] == a.appliedIndex());
+  }
+
   @Test
   void aSingleNodeGrowsIntoAGroupAndSurvivesItsLeader() throws Exception {
     String aAddress = "127.0.0.1:" + freePort();
