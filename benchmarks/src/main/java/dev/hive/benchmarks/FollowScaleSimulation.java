@@ -6,7 +6,7 @@ import dev.hive.core.sim.FollowSimulation;
  * How a committed change reaches every client as the number of clients on three servers grows,
  * in virtual time, on the real feed and client code. Run:
  *
- * <pre>java -Xmx16g -cp benchmarks/target/benchmarks.jar dev.hive.benchmarks.FollowScaleSimulation [CLIENTS...]</pre>
+ * <pre>java -Xmx16g -Dorg.slf4j.simpleLogger.defaultLogLevel=off -cp benchmarks/target/benchmarks.jar dev.hive.benchmarks.FollowScaleSimulation [CLIENTS...]</pre>
  *
  * <p>The baseline in the same run is the smallest size: per-client figures should stay flat as
  * the clients grow; the reach time shows how the servers' fan-out grows.

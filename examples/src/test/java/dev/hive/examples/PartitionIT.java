@@ -170,4 +170,77 @@ class PartitionIT {
       }
     }
   }
+
+  /** Each host's node id and role, as host {@code from} lists them. */
+  private Map<Integer, String[]> roles(NetnsCluster cluster, int from) {
+    Map<String, String> roleById = new HashMap<>();
+    Answer nodes = http.call(cluster.api(from), "GET", "/api/v1/nodes", null, null);
+    nodes.body().forEach(n -> roleById.put(n.path("id").asText(), n.path("role").asText()));
+    Map<Integer, String[]> byHost = new TreeMap<>();
+    for (int h = 1; h <= cluster.size(); h++) {
+      String id = http.call(cluster.api(h), "GET", "/api/v1/node", null, null).body().path("id").asText();
+      byHost.put(h, new String[] {id, roleById.getOrDefault(id, "?")});
+    }
+    return byHost;
+  }
+
+  /**
+   * Five hosts: three servers and two clients. A client cut off from every server keeps its
+   * instance running and never takes a write; within 5 s of the heal its state is the servers'.
+   * The leader cut off alone loses leadership, and the two other servers elect one of them.
+   */
+  @Test
+  void aClientCutOffKeepsItsInstanceTakesNoWriteAndCatchesUpAndALoneLeaderIsReplaced() throws Exception {
+    NetnsRoot.require();
+    Path logs = Path.of("target/partition-logs").toAbsolutePath();
+    try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("roles"), logs).start()) {
+      cluster.awaitFormed();
+      Map<Integer, String[]> roles = new TreeMap<>();
+      await(Duration.ofSeconds(60), () -> {
+        roles.clear();
+        roles.putAll(roles(cluster, 1));
+        return roles.values().stream().filter(r -> r[1].equals("CLIENT")).count() == 2
+            && roles.values().stream().filter(r -> r[1].equals("LEADER")).count() == 1;
+      }, "three servers and two clients");
+      int client = roles.entrySet().stream().filter(e -> e.getValue()[1].equals("CLIENT")).findFirst().orElseThrow().getKey();
+      int leader = roles.entrySet().stream().filter(e -> e.getValue()[1].equals("LEADER")).findFirst().orElseThrow().getKey();
+      String clientId = roles.get(client)[0];
+      ObjectNode deploy = MAPPER.createObjectNode().put("name", "web").put("command", "sleep 600").put("replicas", 5).put("strategy", "spread");
+      String[] kv = appMark.split("=", 2);
+      deploy.putObject("env").put(kv[0], kv[1]);
+      Answer deployed = http.call(cluster.api(client), "POST", "/api/v1/apps", deploy, null);
+      assertThat(deployed.status()).as(deployed.body().toString()).isEqualTo(201);
+      await(Duration.ofSeconds(60), () -> healthyPerNode(cluster, client).getOrDefault(clientId, 0) == 1
+          && healthyPerNode(cluster, client).values().stream().mapToInt(Integer::intValue).sum() == 5, "one instance on each node");
+      Set<Long> clientPids = DaemonProcess.livePidsWithEnv("HIVE_NODE=" + clientId);
+      assertThat(clientPids).hasSize(1);
+
+      cluster.partition(Set.of(client));
+      Answer write = http.call(cluster.api(client), "POST", "/api/v1/apps/web/scale", MAPPER.createObjectNode().put("replicas", 2), "cut-client-1");
+      assertThat(write.status()).as(write.body().toString()).isEqualTo(503);
+      // The majority scales meanwhile; the cut-off client keeps its instance.
+      Answer scaled = http.call(cluster.api(leader), "POST", "/api/v1/apps/web/scale", MAPPER.createObjectNode().put("replicas", 6), null);
+      assertThat(scaled.status()).as(scaled.body().toString()).isEqualTo(200);
+      Thread.sleep(5000);
+      assertThat(DaemonProcess.livePidsWithEnv("HIVE_NODE=" + clientId)).isEqualTo(clientPids);
+      cluster.heal();
+      long healedAt = System.nanoTime();
+      await(Duration.ofSeconds(5), () -> replicas(http.call(cluster.api(client), "GET", "/api/v1/apps", null, null).body()).equals(Map.of("web", 6)),
+          "the client holds the servers' state within 5 s of the heal");
+      System.out.printf("PartitionIT: the cut-off client caught up %d ms after the heal%n", (System.nanoTime() - healedAt) / 1_000_000);
+      await(Duration.ofSeconds(15), () -> http.call(cluster.api(client), "GET", "/api/v1/commands/cut-client-1", null, null).status() == 200,
+          "the cut-off client's write settled");
+      assertThat(http.call(cluster.api(client), "GET", "/api/v1/commands/cut-client-1", null, null).body().path("state").asText()).isEqualTo("REFUSED");
+
+      String leaderId = roles.get(leader)[0];
+      int other = roles.entrySet().stream().filter(e -> e.getValue()[1].equals("SERVER")).findFirst().orElseThrow().getKey();
+      cluster.partition(Set.of(leader));
+      long cutAt = System.nanoTime();
+      await(Duration.ofSeconds(10), () -> roles(cluster, other).entrySet().stream()
+          .anyMatch(e -> e.getKey() != leader && e.getValue()[1].equals("LEADER")), "the other servers elect a leader");
+      System.out.printf("PartitionIT: the two other servers had a leader %d ms after the leader was cut off%n", (System.nanoTime() - cutAt) / 1_000_000);
+      await(Duration.ofSeconds(10), () -> !roles(cluster, leader).get(leader)[1].equals("LEADER"), "the cut-off leader " + leaderId + " steps down");
+      cluster.heal();
+    }
+  }
 }

@@ -25,7 +25,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -73,11 +72,7 @@ final class Libp2pTransport implements Transport {
   Libp2pTransport(Libp2pNode node, String nodeId) {
     this.node = node;
     this.nodeId = nodeId;
-    this.io = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "hive-libp2p-rpc");
-      t.setDaemon(true);
-      return t;
-    });
+    this.io = dev.hive.spi.IoThreads.perTask("hive-libp2p-rpc");
   }
 
   @Override

@@ -20,7 +20,6 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -83,11 +82,8 @@ public final class ServiceProxy implements AutoCloseable {
     this.bindHost = bindHost;
     this.balancing = balancing;
     this.clock = clock;
-    this.threads = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "hive-proxy");
-      t.setDaemon(true);
-      return t;
-    });
+    // Two threads per proxied connection, copying each way: virtual where the JDK has them.
+    this.threads = dev.hive.spi.IoThreads.perTask("hive-proxy");
   }
 
   /** Opens a listener for each service the catalog defines and closes those of services that are gone. */

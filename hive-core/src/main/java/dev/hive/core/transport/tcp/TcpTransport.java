@@ -70,7 +70,9 @@ public final class TcpTransport implements Transport {
     this.tls = memberTls;
     this.ca = ca;
     this.handlers = Executors.newFixedThreadPool(16, daemon("hive-tcp-handler"));
-    this.io = Executors.newCachedThreadPool(daemon("hive-tcp-io"));
+    // A thread per connection, reading frames: virtual where the JDK has them, so that a node's
+    // platform threads do not grow with its peers.
+    this.io = dev.hive.spi.IoThreads.perTask("hive-tcp-io");
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
