@@ -143,6 +143,10 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
       if (healthy || subscribing) {
         return;
       }
+      if (server != null) {
+        log.info("leaving server {}: {}", server.nodeId(), now - lastHeardMillis > SILENCE.toMillis()
+            ? "nothing heard from it for " + (now - lastHeardMillis) + " ms" : "it has known no leader for " + (now - leaderKnownMillis) + " ms");
+      }
       List<DiscoveredPeer> known = servers.get();
       if (known.isEmpty()) {
         return;
@@ -170,7 +174,9 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
               log.info("following server {} from log index {}", chosen.nodeId(), from);
             }
             server = chosen;
-            leaderKnownMillis = clock.millis();
+            // Heard from just now: a tick before take() below must not find it silent and leave it.
+            lastHeardMillis = clock.millis();
+            leaderKnownMillis = lastHeardMillis;
           }
           try {
             take(chosen.nodeId(), FollowWire.decodeUpdate(bytes));
