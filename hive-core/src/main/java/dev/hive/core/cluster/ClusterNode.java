@@ -2,8 +2,6 @@ package dev.hive.core.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hive.api.HiveConfig;
 import dev.hive.api.HiveException;
 import dev.hive.api.NodeRole;
@@ -64,8 +62,6 @@ public final class ClusterNode implements AutoCloseable {
   public static final String SERVERS = "hive.servers";
   /** Where a node keeps the role it was given when it joined: it keeps it across restarts. */
   static final String ROLE_FILE = "role";
-  /** How long a joiner told to become a server counts towards the servers before it is in the group. */
-  static final Duration SERVER_PROMISE = Duration.ofSeconds(60);
 
   /**
    * A node's part in consensus. Servers hold the Raft log and vote; clients follow the state
@@ -124,11 +120,9 @@ public final class ClusterNode implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicBoolean promoting = new java.util.concurrent.atomic.AtomicBoolean();
   /** What a client needs to start a Raft server of its own when it is made one. */
   private volatile ServerSetup serverSetup;
-  /** On the leader: when it last asked a client to become a server (System.nanoTime), and since when each listener is in the group. */
-  private volatile long lastPromotionAsk;
-  private final Map<String, Long> listenerSince = new ConcurrentHashMap<>();
-  private final int targetServers;
-  private final Map<String, Long> promisedServers = new ConcurrentHashMap<>();
+  /** The servers' own upkeep: roles for joiners and, on the leader, the group's servers. */
+  private final ServerKeeping keeping;
+
   private volatile List<DiscoveredPeer> joinServers = List.of();
   private final ScheduledExecutorService timers;
   private final Map<String, Transport.Handler> handlers = new ConcurrentHashMap<>();
@@ -151,7 +145,7 @@ public final class ClusterNode implements AutoCloseable {
     this.raft = raft;
     this.follower = follower;
     this.roleLog = new RoleLog(raft != null ? raft : follower);
-    this.targetServers = targetServers;
+    this.keeping = new ServerKeeping(this, targetServers);
     this.timers = timers;
   }
 
@@ -223,7 +217,7 @@ public final class ClusterNode implements AutoCloseable {
     } else if (seeds.isEmpty()) {
       // The window must outlast the discovery's own latency: jmdns takes seconds to register and resolve.
       Duration window = duration(config, "hive.formation.window", discoveryName.equals("mdns") ? Duration.ofSeconds(20) : Duration.ofSeconds(3));
-      List<DiscoveredPeer> members = awaitFounder(nodeId, discovered, window, formationExpect(config), joinTimeout);
+      List<DiscoveredPeer> members = ClusterFormation.awaitFounder(nodeId, discovered, window, ClusterFormation.formationExpect(config), joinTimeout);
       if (members.isEmpty()) {
         pki = ClusterPki.createCluster(tlsDir, config.clusterName(), nodeId);
         ClusterFormation.storeToken(tlsDir, token);
@@ -289,7 +283,7 @@ public final class ClusterNode implements AutoCloseable {
       }
       role = Role.SERVER;
     } else {
-      JoinAnswer answer = askForConfiguration(transport, seeds, asked, joinTimeout);
+      ClusterFormation.JoinAnswer answer = ClusterFormation.askForConfiguration(transport, seeds, asked, joinTimeout);
       role = answer.role();
       if (role == Role.SERVER) {
         initial.addAll(answer.peers());
@@ -325,11 +319,11 @@ public final class ClusterNode implements AutoCloseable {
       raft = RaftCommandLog.start(config.clusterName(), nodeId, raftDir, config.bindAddress(), raftAddress, initial, pki, timing);
       closeables.add(raft);
       if (adder != null) {
-        awaitAdmission(transport, adder, raft, raftAddress, joinTimeout);
+        ClusterFormation.awaitAdmission(transport, adder, raft, raftAddress, joinTimeout);
       } else if (raftExists) {
         List<DiscoveredPeer> known = new ArrayList<>(seeds);
-        known.addAll(readPeers(dataDir.resolve(KNOWN_PEERS_FILE), nodeId));
-        askToBeTakenBack(transport, known, nodeId, raftAddress);
+        known.addAll(ClusterFormation.readPeers(dataDir.resolve(ClusterFormation.KNOWN_PEERS_FILE), nodeId));
+        ClusterFormation.askToBeTakenBack(transport, known, nodeId, raftAddress);
       }
       fullMeta.put("raft", raftAddress);
     } else {
@@ -340,13 +334,13 @@ public final class ClusterNode implements AutoCloseable {
     Member me = new Member(nodeId, advertise, port, config.clock().millis(), NodeState.ALIVE, 0, 0, fullMeta);
     ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(daemon("hive-membership"));
     closeables.add(timers::shutdownNow);
-    Path knownPeers = dataDir.resolve(KNOWN_PEERS_FILE);
+    Path knownPeers = dataDir.resolve(ClusterFormation.KNOWN_PEERS_FILE);
     SwimMembership[] swim = new SwimMembership[1];
     SwimMembership membership = new SwimMembership(me, transport, clock, swimSettings(config), new Random(), (before, after) -> {
       if (before == null || before.state() != after.state()) {
         log.info("member {} ({}) is {}", after.id(), after.meta().getOrDefault("name", "?"), after.state());
         if (swim[0] != null) {
-          rememberPeers(knownPeers, nodeId, swim[0].members());
+          ClusterFormation.rememberPeers(knownPeers, nodeId, swim[0].members());
         }
 
       }
@@ -362,7 +356,7 @@ public final class ClusterNode implements AutoCloseable {
     membership.addSeeds(seeds);
     // A restarted node reaches the members it knew: without them, one started with no seeds (the
     // founder) would stay DEAD in the others' view, since nobody probes a dead member.
-    membership.addSeeds(readPeers(knownPeers, nodeId));
+    membership.addSeeds(ClusterFormation.readPeers(knownPeers, nodeId));
     if (discovery != null) {
       onMember.add(peer -> membership.addSeeds(List.of(peer)));
       membership.addSeeds(discovered.values().stream().filter(p -> p.port() > 0).toList());
@@ -377,8 +371,8 @@ public final class ClusterNode implements AutoCloseable {
     }
     if (asked == Role.AUTO) {
       // Only a node whose role the cluster chose may have it changed by the leader.
-      node.handlers.put(PROMOTE, (from, topic, payload) -> node.takePromotion(from, payload));
-      node.handlers.put(DEMOTE, (from, topic, payload) -> node.takeDemotion(from));
+      node.handlers.put(ServerKeeping.PROMOTE, (from, topic, payload) -> node.takePromotion(from, payload));
+      node.handlers.put(ServerKeeping.DEMOTE, (from, topic, payload) -> node.takeDemotion(from));
     }
     // Whichever role the node has now: a client follows, a server feeds (and, on the leader, keeps the servers).
     timers.scheduleWithFixedDelay(() -> safely(() -> {
@@ -394,21 +388,10 @@ public final class ClusterNode implements AutoCloseable {
     // Reconfiguration blocks on the leader for up to seconds: it must not delay membership probes.
     ScheduledExecutorService voterMaintenance = Executors.newSingleThreadScheduledExecutor(daemon("hive-voters"));
     closeables.add(voterMaintenance::shutdownNow);
-    voterMaintenance.scheduleWithFixedDelay(() -> safely(node::maintainVoters), 2, 2, TimeUnit.SECONDS);
+    voterMaintenance.scheduleWithFixedDelay(() -> safely(node.keeping::maintain), 2, 2, TimeUnit.SECONDS);
     closeables.add(membership::leave);
     return node;
   }
-
-  /** The leader asks a client to become a server on this topic. */
-  static final String PROMOTE = "hive.role.serve";
-  /** The leader asks a listener it does not need as a server to become a client on this topic. */
-  static final String DEMOTE = "hive.role.follow";
-  /** How long a listener stays in a group that has all its servers before it is made a client. */
-  static final Duration SPARE_PATIENCE = Duration.ofSeconds(30);
-  /** How long a new server follows the log as a listener before it replaces a dead one, as Consul autopilot's stabilization time. */
-  static final Duration STABILIZATION = Duration.ofSeconds(10);
-  /** How long the leader waits for a client it asked to become a server before it asks another. */
-  static final Duration PROMOTION_PATIENCE = Duration.ofSeconds(60);
 
   /** This server's feed and its handler, while it is one. */
   private volatile ChangeFeed feed;
@@ -475,9 +458,9 @@ public final class ClusterNode implements AutoCloseable {
       initial.add(new RaftCommandLog.Peer(nodeId, address, false));
       log.info("the leader {} asks this client to become a server: starting a consensus server at {}", leader.nodeId(), address);
       server = RaftCommandLog.start(setup.clusterName(), nodeId, raftDir, setup.bind(), address, initial, pki, RaftCommandLog.Timing.DEFAULTS);
-      awaitAdmission(transport, leader, server, address, PROMOTION_PATIENCE);
+      ClusterFormation.awaitAdmission(transport, leader, server, address, ServerKeeping.PROMOTION_PATIENCE);
       long copy = roleLog.state().index();
-      long deadline = System.nanoTime() + PROMOTION_PATIENCE.toNanos();
+      long deadline = System.nanoTime() + ServerKeeping.PROMOTION_PATIENCE.toNanos();
       while (server.state().index() < copy) {
         if (System.nanoTime() > deadline) {
           throw new UnavailableException("the new consensus server reached state " + server.state().index() + " of this client's " + copy);
@@ -540,11 +523,11 @@ public final class ClusterNode implements AutoCloseable {
     log.info("the leader {} has the servers it needs: this listener becomes a client", leaderId);
     handlers.put(ChangeFeed.TOPICS, copy);
     follower = copy;
-    long deadline = System.nanoTime() + PROMOTION_PATIENCE.toNanos();
+    long deadline = System.nanoTime() + ServerKeeping.PROMOTION_PATIENCE.toNanos();
     while (copy.state().index() < server.state().index() || copy.index() < 0) {
       if (System.nanoTime() > deadline) {
         log.warn("the client's copy reached state {} of the server's {} in {} s; staying a server", copy.state().index(), server.state().index(),
-            PROMOTION_PATIENCE.toSeconds());
+            ServerKeeping.PROMOTION_PATIENCE.toSeconds());
         follower = null;
         copy.close();
         handlers.put(ChangeFeed.TOPICS, feedHandler);
@@ -568,148 +551,6 @@ public final class ClusterNode implements AutoCloseable {
       log.warn("cannot move the former server's storage {} aside: {}; remove it before the next start", raftDir, e.getMessage());
     }
     log.info("this node is a client now");
-  }
-
-  /**
-   * On the leader, when the group needs a server and has no listener to promote: asks a live
-   * client that may become one (it was not started with --client), the one with the lowest id,
-   * at most once per {@link #PROMOTION_PATIENCE}.
-   */
-  private void askAClientToServe(Map<String, Member> members, List<RaftCommandLog.Peer> conf) {
-    long now = System.nanoTime();
-    if (lastPromotionAsk != 0 && now - lastPromotionAsk < PROMOTION_PATIENCE.toNanos()) {
-      return;
-    }
-    Member candidate = members.values().stream()
-        .filter(m -> m.state() == NodeState.ALIVE && "client".equals(m.meta().get("role")) && "true".equals(m.meta().get("promotable")))
-        .min(java.util.Comparator.comparing(Member::id)).orElse(null);
-    if (candidate == null) {
-      return;
-    }
-    lastPromotionAsk = now;
-    ObjectNode request = JSON.createObjectNode();
-    ArrayNode peers = request.putArray("peers");
-    conf.forEach(p -> peers.addObject().put("id", p.id()).put("address", p.address()).put("voter", p.voter()));
-    request.putObject("leader").put("host", advertiseHost).put("port", port);
-    log.info("the group needs a server: asking client {} to become one", candidate.id());
-    try {
-      transport.request(candidate.peer(), PROMOTE, JSON.writeValueAsBytes(request), Duration.ofSeconds(5)).exceptionally(e -> {
-        log.info("client {} did not take the request to become a server: {}", candidate.id(), e.getMessage());
-        lastPromotionAsk = 0;
-        return null;
-      });
-    } catch (IOException e) {
-      throw new HiveException("cannot encode the request to become a server", e);
-    }
-  }
-
-  /** On the leader: asks a listener it does not need to become a client, at most once per {@link #PROMOTION_PATIENCE} each. */
-  private void askToFollow(Member listener) {
-    long now = System.nanoTime();
-    Long last = demotionAsks.get(listener.id());
-    if (last != null && now - last < PROMOTION_PATIENCE.toNanos()) {
-      return;
-    }
-    demotionAsks.put(listener.id(), now);
-    log.info("the group has its servers: asking listener {} to become a client", listener.id());
-    transport.request(listener.peer(), DEMOTE, new byte[0], Duration.ofSeconds(5)).exceptionally(e -> {
-      log.info("listener {} did not take the request to become a client: {}", listener.id(), e.getMessage());
-      return null;
-    });
-  }
-
-  private final Map<String, Long> demotionAsks = new ConcurrentHashMap<>();
-
-  static final String KNOWN_PEERS_FILE = "known-peers";
-
-  /** Keeps the members last seen, one {@code id host port} per line, written atomically. */
-  private static void rememberPeers(Path file, String self, List<Member> members) {
-    StringBuilder sb = new StringBuilder();
-    for (Member m : members) {
-      if (!m.id().equals(self) && m.state() != NodeState.LEFT) {
-        sb.append(m.id()).append(' ').append(m.host()).append(' ').append(m.port()).append('\n');
-      }
-    }
-    try {
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.writeString(tmp, sb.toString());
-      Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      log.debug("cannot remember peers in {}: {}", file, e.getMessage());
-    }
-  }
-
-  private static List<DiscoveredPeer> readPeers(Path file, String self) {
-    List<DiscoveredPeer> peers = new ArrayList<>();
-    if (!Files.exists(file)) {
-      return peers;
-    }
-    try {
-      for (String line : Files.readAllLines(file)) {
-        String[] parts = line.trim().split(" ");
-        if (parts.length == 3 && !parts[0].equals(self)) {
-          try {
-            peers.add(new DiscoveredPeer(parts[0], parts[1], Integer.parseInt(parts[2])));
-          } catch (NumberFormatException e) {
-            log.debug("ignoring a malformed line of {}: {}", file, line);
-          }
-        }
-      }
-    } catch (IOException e) {
-      log.debug("cannot read {}: {}", file, e.getMessage());
-    }
-    return peers;
-  }
-
-  /**
-   * Waits for discovery to settle who founds the cluster: returns the members found (to join one
-   * of them), or an empty list when none exists and this node has the lowest id among the nodes
-   * forming (so exactly one of them creates the CA).
-   *
-   * <p>With {@code expect} nodes forming together (Consul's and Nomad's {@code bootstrap-expect}),
-   * the lowest id founds once it has found the {@code expect - 1} others, which is exact. Without,
-   * it founds once no new node has turned up for {@code window} -- a guess that a discovery slower
-   * than the window (a DHT of many nodes) can get wrong, founding two clusters.
-   */
-  private static List<DiscoveredPeer> awaitFounder(String nodeId, Map<String, DiscoveredPeer> discovered, Duration window, int expect, Duration timeout) {
-    long start = System.nanoTime();
-    long deadline = start + timeout.toNanos();
-    long quietSince = start;
-    int known = 0;
-    while (System.nanoTime() < deadline) {
-      sleep(250);
-      List<DiscoveredPeer> members = discovered.values().stream().filter(p -> p.port() > 0).toList();
-      if (!members.isEmpty()) {
-        return members;
-      }
-      if (discovered.size() != known) {
-        known = discovered.size();
-        quietSince = System.nanoTime();
-      }
-      boolean lowest = discovered.values().stream().allMatch(p -> p.nodeId().compareTo(nodeId) > 0);
-      boolean settled = expect > 0 ? known >= expect - 1 : System.nanoTime() - quietSince >= window.toNanos();
-      if (lowest && settled) {
-        return List.of();
-      }
-    }
-    throw new UnavailableException(expect > 0 && known < expect - 1
-        ? "discovery found " + known + " of the " + (expect - 1) + " other nodes bootstrap-expect " + expect + " waits for, within "
-            + timeout.toSeconds() + " s: start them all, or lower --bootstrap-expect"
-        : "discovery found nodes forming a cluster but none became a member within " + timeout.toSeconds() + " s: " + discovered.keySet());
-  }
-
-  /** The number of nodes forming the cluster together ({@code hive.formation.expect}), or 0 when not given. */
-  private static int formationExpect(HiveConfig config) {
-    String value = config.settings().getOrDefault(FORMATION_EXPECT, "0");
-    try {
-      int expect = Integer.parseInt(value.trim());
-      if (expect >= 0) {
-        return expect;
-      }
-    } catch (NumberFormatException e) {
-      // Reported below.
-    }
-    throw new HiveException(FORMATION_EXPECT + " is '" + value + "'; give the number of nodes that form the cluster together, e.g. 3");
   }
 
   /** A periodic task that fails is logged and runs again next time (an escaping throwable would cancel it). */
@@ -774,7 +615,7 @@ public final class ClusterNode implements AutoCloseable {
       return askAServer(topic, payload);
     }
     if (topic.equals(RAFT_CONF)) {
-      return answerConfiguration(from, payload);
+      return keeping.answerConfiguration(from, payload);
     }
     if (topic.equals(RAFT_ADD)) {
       JsonNode request = parse(payload);
@@ -802,77 +643,6 @@ public final class ClusterNode implements AutoCloseable {
       }
     }
     channel.close();
-  }
-
-  /** What a joiner learns from a member: the group to join as a server, the role it is given, and the servers to follow as a client. */
-  private record JoinAnswer(DiscoveredPeer seed, Role role, List<RaftCommandLog.Peer> peers, List<DiscoveredPeer> servers) {}
-
-  private static JoinAnswer askForConfiguration(Transport transport, List<DiscoveredPeer> seeds, Role asked, Duration timeout) {
-    byte[] question;
-    try {
-      question = JSON.writeValueAsBytes(JSON.createObjectNode().put("role", asked.name().toLowerCase(java.util.Locale.ROOT)));
-    } catch (IOException e) {
-      throw new HiveException("cannot encode the question for the consensus group", e);
-    }
-    long deadline = System.nanoTime() + timeout.toNanos();
-    String last = "no seed answered";
-    while (System.nanoTime() < deadline) {
-      for (DiscoveredPeer seed : seeds) {
-        try {
-          JsonNode conf = parse(transport.request(seed, RAFT_CONF, question, Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS));
-          List<RaftCommandLog.Peer> peers = new ArrayList<>();
-          for (JsonNode p : conf.path("peers")) {
-            peers.add(new RaftCommandLog.Peer(p.path("id").asText(), p.path("address").asText(), p.path("voter").asBoolean()));
-          }
-          List<DiscoveredPeer> servers = new ArrayList<>();
-          for (JsonNode p : conf.path("servers")) {
-            servers.add(new DiscoveredPeer(p.path("id").asText(), p.path("host").asText(), p.path("port").asInt()));
-          }
-          // A member from before roles answers no role: every node was a server then.
-          Role role = Role.parse(conf.path("role").asText("server"));
-          log.info("joining as a {} (asked {}), through {}", role, asked, seed.host() + ":" + seed.port());
-          return new JoinAnswer(seed, role, peers, servers);
-        } catch (Exception e) {
-          last = seed.host() + ":" + seed.port() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
-        }
-      }
-      sleep(1000);
-    }
-    throw new UnavailableException("cannot learn the consensus group from the seeds: " + last);
-  }
-
-  /**
-   * On a server: tells a joiner the group, and which role it takes. A joiner that asks for none
-   * becomes a server while the group and the joiners already told so number fewer than the
-   * target; the promise counts for {@link #SERVER_PROMISE}, so that fifty nodes joining at once
-   * make three servers, not fifty.
-   */
-  private synchronized byte[] answerConfiguration(String from, byte[] payload) {
-    Role asked = payload.length == 0 ? Role.SERVER : Role.parse(parse(payload).path("role").asText("auto"));
-    List<RaftCommandLog.Peer> conf = raft.configuration();
-    long now = System.nanoTime();
-    java.util.Set<String> inGroup = new java.util.HashSet<>();
-    conf.forEach(p -> inGroup.add(p.id()));
-    promisedServers.entrySet().removeIf(e -> inGroup.contains(e.getKey()) || now - e.getValue() > SERVER_PROMISE.toNanos());
-    boolean server = switch (asked) {
-      case SERVER -> true;
-      case CLIENT -> false;
-      case AUTO -> inGroup.contains(from) || promisedServers.containsKey(from) || conf.size() + promisedServers.size() < targetServers;
-    };
-    if (server && !inGroup.contains(from)) {
-      promisedServers.put(from, now);
-    }
-    ObjectNode o = JSON.createObjectNode();
-    ArrayNode array = o.putArray("peers");
-    conf.forEach(p -> array.addObject().put("id", p.id()).put("address", p.address()).put("voter", p.voter()));
-    o.put("role", server ? "server" : "client");
-    ArrayNode servers = o.putArray("servers");
-    servers().forEach(p -> servers.addObject().put("id", p.nodeId()).put("host", p.host()).put("port", p.port()));
-    try {
-      return JSON.writeValueAsBytes(o);
-    } catch (IOException e) {
-      throw new HiveException("cannot encode the configuration", e);
-    }
   }
 
   /** On a client: a joiner's question about the group goes to a server. */
@@ -943,154 +713,11 @@ public final class ClusterNode implements AutoCloseable {
     };
   }
 
-  /**
-   * Asks {@code member} to add this node to the consensus group, and waits until the group's own
-   * configuration reaches this node listing it. The member answers at once (a change can take
-   * seconds when many nodes join together), so the ask is repeated while no answer has come.
-   */
-  /**
-   * A node restarted on its storage asks the members it knew, in the background, to add it to the
-   * group: a no-op while it is in it; if the group dropped it while it was down (it left), the
-   * leader takes it back at once instead of at its next maintenance round after this node's first
-   * election got it shut down.
-   */
-  private static void askToBeTakenBack(Transport transport, List<DiscoveredPeer> known, String nodeId, String raftAddress) {
-    if (known.isEmpty()) {
-      return;
-    }
-    Thread t = new Thread(() -> {
-      byte[] request;
-      try {
-        request = JSON.writeValueAsBytes(JSON.createObjectNode().put("id", nodeId).put("address", raftAddress));
-      } catch (IOException e) {
-        return;
-      }
-      for (DiscoveredPeer peer : known) {
-        try {
-          transport.request(peer, RAFT_ADD, request, Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
-          return;
-        } catch (Exception e) {
-          log.debug("{} did not take the request to add this node back: {}", peer, e.getMessage());
-        }
-      }
-    }, "hive-raft-rejoin-ask");
-    t.setDaemon(true);
-    t.start();
-  }
-
-  private static void awaitAdmission(Transport transport, DiscoveredPeer member, RaftCommandLog raft, String raftAddress, Duration timeout) {
-    byte[] request;
-    try {
-      request = JSON.writeValueAsBytes(JSON.createObjectNode().put("id", raft.nodeId()).put("address", raftAddress));
-    } catch (IOException e) {
-      throw new HiveException("cannot encode the request to join the consensus group", e);
-    }
-    long deadline = System.nanoTime() + timeout.toNanos();
-    String last = "no answer yet";
-    while (System.nanoTime() < deadline) {
-      try {
-        transport.request(member, RAFT_ADD, request, Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        last = member.host() + ":" + member.port() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
-      }
-      long askAgainAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (System.nanoTime() < Math.min(askAgainAt, deadline)) {
-        if (raft.admitted()) {
-          return;
-        }
-        sleep(50);
-      }
-    }
-    throw new UnavailableException("the cluster did not add this node to its consensus group within " + timeout.toSeconds() + " s (last: " + last
-        + "); check that the members can reach this node's consensus port " + raftAddress);
-  }
-
-  private static JsonNode parse(byte[] bytes) {
+  static JsonNode parse(byte[] bytes) {
     try {
       return JSON.readTree(bytes);
     } catch (IOException e) {
       throw new HiveException("malformed request: " + e.getMessage());
-    }
-  }
-
-  /**
-   * On the leader: replaces voters that membership holds DEAD or LEFT by live members, promotes
-   * members while there are fewer than five voters, drops members that LEFT, and adds back a live
-   * member the group does not hold: a node that left (SIGTERM) is dropped, and when it starts
-   * again on its data dir it only knows its old configuration, so no one would ever send it the
-   * log again (it stayed "no leader known" for minutes). As Consul's servers rejoin after a leave.
-   */
-  void maintainVoters() {
-    if (raft == null || !raft.isLeader()) {
-      return;
-    }
-    Map<String, Member> byId = new java.util.HashMap<>();
-    membership.members().forEach(m -> byId.put(m.id(), m));
-    List<RaftCommandLog.Peer> conf = raft.configuration();
-    for (Member m : byId.values()) {
-      String raftAddress = m.meta().get("raft");
-      if (m.state() == NodeState.ALIVE && raftAddress != null && conf.stream().noneMatch(p -> p.id().equals(m.id()))) {
-        log.info("adding {} back to the consensus group: it is alive but not in the group (it left and started again)", m.id());
-        raft.requestAdd(m.id(), raftAddress);
-      }
-    }
-    List<RaftCommandLog.Peer> voters = new ArrayList<>();
-    List<RaftCommandLog.Peer> spares = new ArrayList<>();
-    List<RaftCommandLog.Peer> gone = new ArrayList<>();
-    for (RaftCommandLog.Peer p : conf) {
-      Member m = byId.get(p.id());
-      NodeState state = p.id().equals(nodeId) ? NodeState.ALIVE : m == null ? NodeState.ALIVE : m.state();
-      boolean nowAClient = m != null && !p.voter() && "client".equals(m.meta().get("role"));
-      if (state == NodeState.LEFT || nowAClient) {
-        gone.add(p);
-      } else if (p.voter()) {
-        voters.add(p);
-      } else if (state == NodeState.ALIVE) {
-        spares.add(p);
-      }
-    }
-    long now = System.nanoTime();
-    listenerSince.keySet().retainAll(spares.stream().map(RaftCommandLog.Peer::id).toList());
-    spares.forEach(p -> listenerSince.putIfAbsent(p.id(), now));
-    // One change per round: Ratis refuses to change a majority of voters at once.
-    boolean changed = !gone.isEmpty();
-    List<RaftCommandLog.Peer> newVoters = new ArrayList<>(voters);
-    RaftCommandLog.Peer dead = voters.stream().filter(p -> !p.id().equals(nodeId) && byId.containsKey(p.id())
-        && byId.get(p.id()).state() == NodeState.DEAD).findFirst().orElse(null);
-    boolean needsServer = dead != null || newVoters.size() < targetServers;
-    // A growing group takes a listener at once; one that replaces a dead server must first have
-    // followed the log for the stabilization time, so that a flapping node never holds a vote.
-    List<RaftCommandLog.Peer> ready = spares.stream()
-        .filter(p -> dead == null || now - listenerSince.get(p.id()) >= STABILIZATION.toNanos())
-        .sorted(java.util.Comparator.comparing(RaftCommandLog.Peer::id)).toList();
-    if (needsServer && spares.isEmpty()) {
-      askAClientToServe(byId, conf);
-    }
-    if (!needsServer) {
-      // A listener the group does not need (a node of a cluster from before roles, or one more
-      // joiner than the target) follows as a client instead: a server costs every write.
-      spares.stream().filter(p -> now - listenerSince.get(p.id()) >= SPARE_PATIENCE.toNanos())
-          .filter(p -> byId.containsKey(p.id()) && "true".equals(byId.get(p.id()).meta().get("promotable")))
-          .forEach(p -> askToFollow(byId.get(p.id())));
-    }
-    if (!changed && !ready.isEmpty() && needsServer) {
-      RaftCommandLog.Peer promoted = ready.get(0);
-      spares.remove(promoted);
-      newVoters.add(new RaftCommandLog.Peer(promoted.id(), promoted.address(), true));
-      if (dead != null) {
-        // Out of the group, not made a listener: a role change is two changes (setConfiguration),
-        // and the second, adding a node that does not answer, would time out. When it is alive
-        // again, the maintenance above adds it back.
-        newVoters.remove(dead);
-      }
-      changed = true;
-    }
-    if (changed) {
-      List<RaftCommandLog.Peer> next = new ArrayList<>(newVoters);
-      spares.forEach(s -> next.add(new RaftCommandLog.Peer(s.id(), s.address(), false)));
-      log.info("reconfiguring consensus: voters {} members {}", newVoters.stream().map(RaftCommandLog.Peer::id).toList(),
-          spares.stream().map(RaftCommandLog.Peer::id).toList());
-      raft.setConfiguration(conf, next);
     }
   }
 
@@ -1236,7 +863,7 @@ public final class ClusterNode implements AutoCloseable {
     }
   }
 
-  private static void sleep(long ms) {
+  static void sleep(long ms) {
     try {
       Thread.sleep(ms);
     } catch (InterruptedException e) {
