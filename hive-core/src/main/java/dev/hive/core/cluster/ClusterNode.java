@@ -37,7 +37,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -102,31 +101,29 @@ public final class ClusterNode implements AutoCloseable {
   final String raftAddress;
   public final JoinToken token;
   public final boolean createdCluster;
-  private final ClusterPki pki;
+  final ClusterPki pki;
 
   /** The node's certificates and, as every member holds it, the cluster CA's key. */
   public ClusterPki pki() {
     return pki;
   }
-  private final Transport transport;
-  private final SwimMembership membership;
+  final Transport transport;
+  final SwimMembership membership;
   /** This node's Raft server: null on a client. */
-  private volatile RaftCommandLog raft;
+  volatile RaftCommandLog raft;
   /** This client's copy of the state: null on a server. */
-  private volatile FollowedLog follower;
+  volatile FollowedLog follower;
   /** The log everything else on this node holds: the follower's, then the Raft server's once this client is made a server. */
-  private final RoleLog roleLog;
-  /** Set on a client while it becomes a server. */
-  private final java.util.concurrent.atomic.AtomicBoolean promoting = new java.util.concurrent.atomic.AtomicBoolean();
-  /** What a client needs to start a Raft server of its own when it is made one. */
-  private volatile ServerSetup serverSetup;
+  final RoleLog roleLog;
+  /** How this node changes role when the leader asks, and what it runs in each. */
+  private volatile RoleChanges roles;
   /** The servers' own upkeep: roles for joiners and, on the leader, the group's servers. */
   private final ServerKeeping keeping;
 
   private volatile List<DiscoveredPeer> joinServers = List.of();
   private final ScheduledExecutorService timers;
-  private final Map<String, Transport.Handler> handlers = new ConcurrentHashMap<>();
-  private volatile Map<String, String> baseMeta = Map.of();
+  final Map<String, Transport.Handler> handlers = new ConcurrentHashMap<>();
+  volatile Map<String, String> baseMeta = Map.of();
   private volatile Discovery discoveryPlugin;
 
   private ClusterNode(String nodeId, String clusterName, String advertiseHost, int port, String raftAddress, JoinToken token, boolean created,
@@ -363,194 +360,25 @@ public final class ClusterNode implements AutoCloseable {
       discovery.update(new DiscoveredPeer(nodeId, advertise, port));
     }
     timers.scheduleWithFixedDelay(() -> safely(membership::tick), 0, 50, TimeUnit.MILLISECONDS);
-    node.serverSetup = new ServerSetup(config.clusterName(), config.bindAddress(), config.port(), dataDir, clock, closeables);
+    node.roles = new RoleChanges(node, new RoleChanges.Setup(config.clusterName(), config.bindAddress(), config.port(), dataDir, clock, closeables));
     if (raft != null) {
-      node.serve(raft);
+      node.roles.serve(raft);
     } else {
       node.handlers.put(ChangeFeed.TOPICS, follower);
     }
     if (asked == Role.AUTO) {
       // Only a node whose role the cluster chose may have it changed by the leader.
-      node.handlers.put(ServerKeeping.PROMOTE, (from, topic, payload) -> node.takePromotion(from, payload));
-      node.handlers.put(ServerKeeping.DEMOTE, (from, topic, payload) -> node.takeDemotion(from));
+      node.handlers.put(ServerKeeping.PROMOTE, (from, topic, payload) -> node.roles.takePromotion(from, payload));
+      node.handlers.put(ServerKeeping.DEMOTE, (from, topic, payload) -> node.roles.takeDemotion(from));
     }
     // Whichever role the node has now: a client follows, a server feeds (and, on the leader, keeps the servers).
-    timers.scheduleWithFixedDelay(() -> safely(() -> {
-      FollowedLog following = node.follower;
-      ChangeFeed feeding = node.raft != null ? node.feed : null;
-      if (following != null) {
-        following.tick();
-      }
-      if (feeding != null) {
-        feeding.tick();
-      }
-    }), 0, 250, TimeUnit.MILLISECONDS);
+    timers.scheduleWithFixedDelay(() -> safely(node.roles::tick), 0, 250, TimeUnit.MILLISECONDS);
     // Reconfiguration blocks on the leader for up to seconds: it must not delay membership probes.
     ScheduledExecutorService voterMaintenance = Executors.newSingleThreadScheduledExecutor(daemon("hive-voters"));
     closeables.add(voterMaintenance::shutdownNow);
     voterMaintenance.scheduleWithFixedDelay(() -> safely(node.keeping::maintain), 2, 2, TimeUnit.SECONDS);
     closeables.add(membership::leave);
     return node;
-  }
-
-  /** This server's feed and its handler, while it is one. */
-  private volatile ChangeFeed feed;
-  private volatile Transport.Handler feedHandler;
-
-  /** What starting a Raft server needs beyond what the node holds. */
-  private record ServerSetup(String clusterName, String bind, int clusterPort, Path dataDir, Clock clock, List<AutoCloseable> closeables) {}
-
-  /** A server's part: the feed its clients follow, and, on the leader, keeping the servers. */
-  private void serve(RaftCommandLog server) {
-    ExecutorService feedPushes = Executors.newSingleThreadExecutor(daemon("hive-follow-feed"));
-    ExecutorService feedQuestions = Executors.newFixedThreadPool(2, daemon("hive-follow-status"));
-    serverSetup.closeables().add(feedPushes::shutdownNow);
-    serverSetup.closeables().add(feedQuestions::shutdownNow);
-    ChangeFeed feed = new ChangeFeed(transport, ChangeFeed.Consensus.of(server), serverSetup.clock(), feedPushes, feedQuestions).start();
-    this.feed = feed;
-    feedHandler = feed::handle;
-    handlers.put(ChangeFeed.TOPICS, feedHandler);
-  }
-
-  /** On a client the leader chose: starts becoming a server in the background, and answers at once. */
-  private byte[] takePromotion(String from, byte[] payload) {
-    JsonNode request = parse(payload);
-    List<RaftCommandLog.Peer> peers = new ArrayList<>();
-    for (JsonNode p : request.path("peers")) {
-      peers.add(new RaftCommandLog.Peer(p.path("id").asText(), p.path("address").asText(), p.path("voter").asBoolean()));
-    }
-    JsonNode leader = request.path("leader");
-    if (peers.isEmpty() || !leader.path("port").canConvertToInt() || leader.path("host").asText("").isEmpty()) {
-      throw new HiveException("a request to become a server names the group's peers and the leader's host and port; got " + request);
-    }
-    DiscoveredPeer leaderPeer = new DiscoveredPeer(from, leader.path("host").asText(), leader.path("port").asInt());
-    if (raft == null && promoting.compareAndSet(false, true)) {
-      Thread t = new Thread(() -> {
-        try {
-          becomeServer(peers, leaderPeer);
-        } finally {
-          promoting.set(false);
-        }
-      }, "hive-promotion");
-      t.setDaemon(true);
-      t.start();
-    }
-    return "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-  }
-
-  /**
-   * Makes this client a server: it starts a Raft server as a listener of the group, is added by
-   * the leader, follows the log until its state reaches the copy it had, and only then reads and
-   * writes through it and feeds clients of its own. The leader makes it a voter once it has
-   * followed stably ({@link #STABILIZATION}).
-   */
-  private void becomeServer(List<RaftCommandLog.Peer> peers, DiscoveredPeer leader) {
-    ServerSetup setup = serverSetup;
-    Path raftDir = setup.dataDir().resolve("raft");
-    RaftCommandLog server = null;
-    try {
-      if (Files.exists(raftDir)) {
-        // Left from a server role this node had before it was a client: never mixed with the group's current log.
-        Files.move(raftDir, setup.dataDir().resolve("raft.before-" + System.currentTimeMillis()));
-      }
-      String address = advertiseHost + ":" + (setup.clusterPort() == 0 ? freePort() : setup.clusterPort() + 1);
-      List<RaftCommandLog.Peer> initial = new ArrayList<>(peers);
-      initial.add(new RaftCommandLog.Peer(nodeId, address, false));
-      log.info("the leader {} asks this client to become a server: starting a consensus server at {}", leader.nodeId(), address);
-      server = RaftCommandLog.start(setup.clusterName(), nodeId, raftDir, setup.bind(), address, initial, pki, RaftCommandLog.Timing.DEFAULTS);
-      ClusterFormation.awaitAdmission(transport, leader, server, address, ServerKeeping.PROMOTION_PATIENCE);
-      long copy = roleLog.state().index();
-      long deadline = System.nanoTime() + ServerKeeping.PROMOTION_PATIENCE.toNanos();
-      while (server.state().index() < copy) {
-        if (System.nanoTime() > deadline) {
-          throw new UnavailableException("the new consensus server reached state " + server.state().index() + " of this client's " + copy);
-        }
-        sleep(50);
-      }
-      setup.closeables().add(server);
-      raft = server;
-      roleLog.use(server);
-      writeRole(setup.dataDir().resolve(ROLE_FILE), Role.SERVER);
-      Map<String, String> meta = new LinkedHashMap<>(baseMeta);
-      meta.put("role", "server");
-      meta.put("raft", address);
-      baseMeta = Map.copyOf(meta);
-      membership.updateMeta(baseMeta);
-      serve(server);
-      FollowedLog old = follower;
-      follower = null;
-      old.close();
-      log.info("this node is a server now");
-    } catch (IOException | RuntimeException e) {
-      log.warn("cannot become a server ({}); staying a client", e.getMessage());
-      if (server != null) {
-        server.close();
-        try {
-          Files.move(raftDir, setup.dataDir().resolve("raft.failed-" + System.currentTimeMillis()));
-        } catch (IOException moveFailed) {
-          log.warn("cannot move the failed server's storage {} aside: {}; remove it before the next start", raftDir, moveFailed.getMessage());
-        }
-      }
-    }
-  }
-
-  /** On a server the leader does not need: starts becoming a client in the background, and answers at once. */
-  private byte[] takeDemotion(String from) {
-    if (raft != null && !raft.isLeader() && promoting.compareAndSet(false, true)) {
-      Thread t = new Thread(() -> {
-        try {
-          becomeClient(from);
-        } finally {
-          promoting.set(false);
-        }
-      }, "hive-demotion");
-      t.setDaemon(true);
-      t.start();
-    }
-    return "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-  }
-
-  /**
-   * Makes this listener a client: it follows a server until its copy reaches the state its Raft
-   * server has, then reads and writes through the copy, closes its Raft server and moves its
-   * storage aside (the leader then drops it from the group). The way a node of a cluster from
-   * before roles, restarted on this version, becomes the client it would be today.
-   */
-  private void becomeClient(String leaderId) {
-    ServerSetup setup = serverSetup;
-    RaftCommandLog server = raft;
-    FollowedLog copy = new FollowedLog(transport, advertiseHost, port, this::otherServers, setup.clock(), RaftCommandLog.Timing.DEFAULTS.writeTimeout());
-    log.info("the leader {} has the servers it needs: this listener becomes a client", leaderId);
-    handlers.put(ChangeFeed.TOPICS, copy);
-    follower = copy;
-    long deadline = System.nanoTime() + ServerKeeping.PROMOTION_PATIENCE.toNanos();
-    while (copy.state().index() < server.state().index() || copy.index() < 0) {
-      if (System.nanoTime() > deadline) {
-        log.warn("the client's copy reached state {} of the server's {} in {} s; staying a server", copy.state().index(), server.state().index(),
-            ServerKeeping.PROMOTION_PATIENCE.toSeconds());
-        follower = null;
-        copy.close();
-        handlers.put(ChangeFeed.TOPICS, feedHandler);
-        return;
-      }
-      sleep(50);
-    }
-    roleLog.use(copy);
-    writeRole(setup.dataDir().resolve(ROLE_FILE), Role.CLIENT);
-    Map<String, String> meta = new LinkedHashMap<>(baseMeta);
-    meta.put("role", "client");
-    meta.remove("raft");
-    baseMeta = Map.copyOf(meta);
-    membership.updateMeta(baseMeta);
-    raft = null;
-    server.close();
-    Path raftDir = setup.dataDir().resolve("raft");
-    try {
-      Files.move(raftDir, setup.dataDir().resolve("raft.before-" + System.currentTimeMillis()));
-    } catch (IOException e) {
-      log.warn("cannot move the former server's storage {} aside: {}; remove it before the next start", raftDir, e.getMessage());
-    }
-    log.info("this node is a client now");
   }
 
   /** A periodic task that fails is logged and runs again next time (an escaping throwable would cancel it). */
@@ -684,7 +512,7 @@ public final class ClusterNode implements AutoCloseable {
   }
 
   /** The servers this node may follow: all it knows but itself. */
-  private List<DiscoveredPeer> otherServers() {
+  List<DiscoveredPeer> otherServers() {
     return servers().stream().filter(p -> !p.nodeId().equals(nodeId)).toList();
   }
 
@@ -697,7 +525,7 @@ public final class ClusterNode implements AutoCloseable {
     }
   }
 
-  private static void writeRole(Path file, Role role) {
+  static void writeRole(Path file, Role role) {
     try {
       Files.writeString(file, role.name().toLowerCase(java.util.Locale.ROOT) + "\n");
     } catch (IOException e) {
@@ -705,7 +533,7 @@ public final class ClusterNode implements AutoCloseable {
     }
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  static java.util.concurrent.ThreadFactory daemon(String name) {
     return r -> {
       Thread t = new Thread(r, name);
       t.setDaemon(true);
@@ -855,7 +683,7 @@ public final class ClusterNode implements AutoCloseable {
     return "127.0.0.1";
   }
 
-  private static int freePort() {
+  static int freePort() {
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
       return s.getLocalPort();
     } catch (IOException e) {
