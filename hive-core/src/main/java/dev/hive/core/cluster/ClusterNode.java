@@ -46,8 +46,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What makes a node a cluster member: its certificate (created, or obtained by joining), the tcp
- * transport with mutual TLS, SWIM membership over it, and the Raft group that orders the cluster
- * state. Requests arriving on the transport are routed here by topic.
+ * transport with mutual TLS, SWIM membership over it, and its part in the cluster state: a
+ * server holds the Raft log, a client follows a server's copy of it ({@link Role}). Requests
+ * arriving on the transport are routed here by topic.
  */
 public final class ClusterNode implements AutoCloseable {
   static final int DEFAULT_PORT = 7946;

@@ -64,14 +64,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The cluster's command log on Apache Ratis: one Raft group per cluster, whose id derives from the
- * cluster name. Up to {@value #MAX_VOTERS} nodes vote; the others follow as Raft listeners. Writes
+ * cluster name, held by the cluster's servers: they vote, and a server joining (or being made one)
+ * follows as a Raft listener until the leader makes it a voter (ServerKeeping). Writes
  * from any node go to the leader through a Ratis client; the call returns once this node has
  * applied the command too, so a node reads its own writes. Node-to-node Raft traffic is gRPC with
  * mutual TLS 1.3 on the cluster's certificates, on the node's bind address only.
  */
 public final class RaftCommandLog implements CommandLog {
-  /** Voters in the group at most; more make writes slower without making them safer in practice. */
-  public static final int MAX_VOTERS = 5;
   /**
    * Listeners added by one configuration change at most. The leader brings every new listener up
    * to date before the change commits, and one that falls behind fails the whole change: with
@@ -477,7 +476,7 @@ public final class RaftCommandLog implements CommandLog {
   /**
    * Adds a node to the group as a listener: it catches up without voting, and never campaigns
    * (a voter that campaigns before the leader knows it is told to shut down). The leader promotes
-   * it to voter while there are fewer than {@value #MAX_VOTERS}. Goes to the leader from any node.
+   * it to voter while the group has fewer than its target of servers. Goes to the leader from any node.
    *
    * @throws UnavailableException when the group does not take the node within 25 s (or the write
    *     timeout, when longer)
