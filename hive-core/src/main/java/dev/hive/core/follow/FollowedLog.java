@@ -47,6 +47,12 @@ import org.slf4j.LoggerFactory;
 public final class FollowedLog implements CommandLog, Transport.Handler {
   /** A server that sends nothing (not even a heartbeat), or knows no leader, for this long is left for another. */
   static final Duration SILENCE = Duration.ofSeconds(3);
+  /**
+   * How long a subscription may take before the next server is tried: short, since a client cut
+   * off tries one server after another, and the one it is trying when the cut heals must not hold
+   * it back for long.
+   */
+  static final Duration SUBSCRIBE_TIMEOUT = Duration.ofSeconds(2);
 
   private static final Logger log = LoggerFactory.getLogger(FollowedLog.class);
 
@@ -159,7 +165,7 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
       from = index;
     }
     DiscoveredPeer chosen = candidate;
-    transport.request(chosen, ChangeFeed.SUBSCRIBE, FollowWire.encode(new Subscribe(from, host, port)), ChangeFeed.PUSH_TIMEOUT)
+    transport.request(chosen, ChangeFeed.SUBSCRIBE, FollowWire.encode(new Subscribe(from, host, port)), SUBSCRIBE_TIMEOUT)
         .whenComplete((bytes, error) -> {
           if (error != null) {
             log.debug("cannot follow server {}: {}", chosen.nodeId(), error.getMessage());

@@ -49,6 +49,26 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
     }
   }
 
+  /**
+   * A peer that takes the connection but never finishes the handshake (a host cut off mid-way, a
+   * stuck process) costs requests to it their timeout, and nothing to requests to other peers:
+   * every new connection of a node once waited behind one being made, so that a client cut off
+   * from its servers took seconds after the heal to reach any of them (PartitionIT).
+   */
+  @Test
+  void aPeerThatNeverAnswersTheHandshakeDoesNotHoldUpRequestsToOthers() throws Exception {
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      DiscoveredPeer stuck = new DiscoveredPeer("stuck", "127.0.0.1", silent.getLocalPort());
+      java.util.concurrent.CompletableFuture<byte[]> toStuck = a.request(stuck, "echo", new byte[0], Duration.ofSeconds(8));
+      Thread.sleep(200);
+      long start = System.nanoTime();
+      assertThat(new String(a.request(bPeer, "echo", "hi".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(8)).get(30, TimeUnit.SECONDS),
+          StandardCharsets.UTF_8)).isEqualTo("hi");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("a request to a healthy peer while a handshake hangs").isLessThan(Duration.ofSeconds(3));
+      assertThat(catchThrowable(() -> toStuck.get(30, TimeUnit.SECONDS))).isNotNull();
+    }
+  }
+
   @Test
   void aNodeOfAnotherClusterIsRefusedAtTheHandshakeAndReadsNothing() throws Exception {
     ClusterPki foreign = ClusterPki.createCluster(Files.createTempDirectory(scratch, "foreign"), "other", "intruder");

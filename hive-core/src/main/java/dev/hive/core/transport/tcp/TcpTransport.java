@@ -60,6 +60,8 @@ public final class TcpTransport implements Transport {
   private final ExecutorService handlers;
   private final ExecutorService io;
   private final Map<String, ClientConnection> connections = new ConcurrentHashMap<>();
+  /** One lock per address while a connection to it is made. */
+  private final Map<String, Object> connecting = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
   private volatile ServerSocket server;
   private volatile boolean closed;
@@ -375,9 +377,20 @@ public final class TcpTransport implements Transport {
     }
   }
 
+  /**
+   * Returns the open connection to {@code target}, making it if there is none. Callers for one
+   * address wait for one connection to be made; callers for other addresses do not wait at all:
+   * a connect or handshake to a peer that does not answer takes up to its timeout, and once held
+   * every new connection of the node behind it (a client cut off from its servers reached none
+   * of them for seconds after the heal).
+   */
   private ClientConnection connection(DiscoveredPeer target, Duration timeout) throws IOException {
     String key = target.host() + ":" + target.port();
-    synchronized (connections) {
+    ClientConnection open = connections.get(key);
+    if (open != null && open.open) {
+      return open;
+    }
+    synchronized (connecting.computeIfAbsent(key, k -> new Object())) {
       ClientConnection c = connections.get(key);
       if (c != null && c.open) {
         return c;
