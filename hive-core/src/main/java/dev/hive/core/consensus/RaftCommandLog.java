@@ -833,13 +833,14 @@ public final class RaftCommandLog implements CommandLog {
    * with {@link OutcomeUnknownException} when no answer came by its deadline. For the writes of
    * clients, which a server's transport threads must not wait on.
    */
-  public CompletableFuture<Long> submitAsync(Command command, String requestId) {
-    long deadline = clock.millis() + writeTimeout.toMillis();
+  public CompletableFuture<Long> submitAsync(Command command, String requestId, long deadlineMillis) {
+    // The caller's deadline, never later than this server's own would be.
+    long deadline = Math.min(deadlineMillis, clock.millis() + writeTimeout.toMillis());
     pending.add(requestId, deadline);
     CompletableFuture<Decision> decision = enqueue(new Request(requestId, deadline, 0, codec.digest(command), command));
     CompletableFuture<Long> result = new CompletableFuture<>();
     // orTimeout completes the queued decision itself: dispatch() then skips it, as send() does.
-    decision.orTimeout(writeTimeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((d, error) -> {
+    decision.orTimeout(Math.max(1000, deadline - clock.millis()), TimeUnit.MILLISECONDS).whenComplete((d, error) -> {
       if (error != null) {
         Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
         if (cause instanceof TimeoutException) {

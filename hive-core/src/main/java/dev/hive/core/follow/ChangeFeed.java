@@ -61,8 +61,11 @@ public final class ChangeFeed implements CommittedChanges {
 
   /** What a server's consensus offers its clients: a Raft server's log, or a simulation's. */
   public interface Consensus {
-    /** Completes with the log index the write applied at on this server, or with its refusal or unknown outcome. */
-    CompletableFuture<Long> submitAsync(Command command, String requestId);
+    /**
+     * Completes with the log index the write applied at on this server, or with its refusal or
+     * unknown outcome; it never applies once the log's head is past {@code deadlineMillis}.
+     */
+    CompletableFuture<Long> submitAsync(Command command, String requestId, long deadlineMillis);
 
     /** Completes with the leader's read index once this server has applied it. */
     CompletableFuture<Long> readIndexAsync();
@@ -80,8 +83,8 @@ public final class ChangeFeed implements CommittedChanges {
     static Consensus of(RaftCommandLog raft) {
       return new Consensus() {
         @Override
-        public CompletableFuture<Long> submitAsync(Command command, String requestId) {
-          return raft.submitAsync(command, requestId);
+        public CompletableFuture<Long> submitAsync(Command command, String requestId, long deadlineMillis) {
+          return raft.submitAsync(command, requestId, deadlineMillis);
         }
 
         @Override
@@ -231,7 +234,7 @@ public final class ChangeFeed implements CommittedChanges {
       switch (ask.kind()) {
         case WRITE -> {
           Command command = codec.decodeCommand(ask.command());
-          consensus.submitAsync(command, ask.requestId()).whenComplete((index, error) -> answer(client, ask.id(), index, error));
+          consensus.submitAsync(command, ask.requestId(), ask.deadlineMillis()).whenComplete((index, error) -> answer(client, ask.id(), index, error));
         }
         case READ_INDEX -> consensus.readIndexAsync().whenComplete((index, error) -> answer(client, ask.id(), index, error));
         case STATUS -> blocking.execute(() -> {

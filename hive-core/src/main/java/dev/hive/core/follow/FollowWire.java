@@ -42,8 +42,13 @@ final class FollowWire {
 
   enum AskKind { WRITE, READ_INDEX, STATUS }
 
-  /** What a client asks of a server, answered later by an {@link Answer} with the same id. */
-  record Ask(String id, AskKind kind, String requestId, byte[] command, String host, int port) {}
+  /**
+   * What a client asks of a server, answered later by an {@link Answer} with the same id. A
+   * write carries its request's deadline (epoch ms): a question held up in the network must not
+   * get a fresh one where it lands, or a write its caller was told "unknown, never after the
+   * deadline" could apply later.
+   */
+  record Ask(String id, AskKind kind, String requestId, long deadlineMillis, byte[] command, String host, int port) {}
 
   enum AnswerKind { OK, REFUSED, UNKNOWN, UNAVAILABLE, NOT_FOUND }
 
@@ -118,6 +123,7 @@ final class FollowWire {
       out.writeUTF(a.id());
       out.writeByte(a.kind().ordinal());
       out.writeUTF(a.requestId());
+      out.writeLong(a.deadlineMillis());
       blob(out, a.command());
       out.writeUTF(a.host());
       out.writeInt(a.port());
@@ -132,8 +138,9 @@ final class FollowWire {
         throw new HiveException("question kind " + kind + " is not one of " + List.of(AskKind.values()));
       }
       String requestId = in.readUTF();
+      long deadline = in.readLong();
       byte[] command = blob(in, "command");
-      return new Ask(id, AskKind.values()[kind], requestId, command, in.readUTF(), port(in.readInt()));
+      return new Ask(id, AskKind.values()[kind], requestId, deadline, command, in.readUTF(), port(in.readInt()));
     });
   }
 

@@ -325,7 +325,7 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
       CompletableFuture<Answer> answer = new CompletableFuture<>();
       asks.put(askId, answer);
       try {
-        transport.request(target, ChangeFeed.ASK, FollowWire.encode(new Ask(askId, kind, requestId, command, host, port)), ChangeFeed.PUSH_TIMEOUT)
+        transport.request(target, ChangeFeed.ASK, FollowWire.encode(new Ask(askId, kind, requestId, deadline, command, host, port)), ChangeFeed.PUSH_TIMEOUT)
             .get(ChangeFeed.PUSH_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS);
       } catch (ExecutionException | TimeoutException e) {
         why = "server " + target.nodeId() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());

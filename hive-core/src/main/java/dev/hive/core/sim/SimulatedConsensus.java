@@ -27,12 +27,16 @@ public final class SimulatedConsensus implements ChangeFeed.Consensus {
   private long index;
   private String leader = "leader";
 
+  /** Commits a write with a deadline an hour away: not Long.MAX_VALUE, which the ledger's retention arithmetic would overflow. */
+  public CompletableFuture<Long> submitAsync(Command command, String requestId) {
+    return submitAsync(command, requestId, System.currentTimeMillis() + 3_600_000);
+  }
+
   @Override
-  public synchronized CompletableFuture<Long> submitAsync(Command command, String requestId) {
+  public synchronized CompletableFuture<Long> submitAsync(Command command, String requestId, long deadlineMillis) {
     index++;
     long now = System.currentTimeMillis();
-    // A deadline no write reaches here; not Long.MAX_VALUE, which the ledger's retention arithmetic would overflow.
-    Request request = new Request(requestId, now + 3_600_000, now, new dev.hive.core.state.StateCodec().digest(command), command);
+    Request request = new Request(requestId, deadlineMillis, now, new dev.hive.core.state.StateCodec().digest(command), command);
     RequestLedger.Result result;
     try {
       result = ledger.apply(state, request, index);

@@ -142,6 +142,20 @@ class FollowTest {
     servers.forEach(s -> network.reconnect(s.nodeId()));
   }
 
+  /**
+   * A write held up in the network (a partition) reaches a server after its caller was told its
+   * outcome is unknown and can never apply after its deadline: the server keeps that deadline,
+   * and the write is refused (PartitionIT saw it apply, with a fresh deadline, after the heal).
+   */
+  @Test
+  void aWriteThatArrivesAfterItsDeadlineIsRefused() {
+    byte[] late = FollowWire.encode(new FollowWire.Ask("q1", FollowWire.AskKind.WRITE, "late-1", System.currentTimeMillis() - 1000,
+        new dev.hive.core.state.StateCodec().encode(deploy("late")), "10.0.0.2", servers.get(0).port()));
+    feeds.get(0).handle("c1", ChangeFeed.ASK, late);
+    assertThat(log.state().apps()).doesNotContainKey("late");
+    assertThat(log.status("late-1").state()).isEqualTo(CommandStatus.State.REFUSED);
+  }
+
   @Test
   void malformedMessagesAreRefusedWithWhatIsWrong() {
     assertThatThrownBy(() -> FollowWire.decodeUpdate(new byte[0])).isInstanceOf(HiveException.class).hasMessageContaining("ends too early");
