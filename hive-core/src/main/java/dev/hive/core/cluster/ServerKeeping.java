@@ -119,7 +119,9 @@ final class ServerKeeping {
     for (RaftCommandLog.Peer p : conf) {
       Member m = byId.get(p.id());
       NodeState state = p.id().equals(node.nodeId) ? NodeState.ALIVE : m == null ? NodeState.ALIVE : m.state();
-      boolean nowAClient = m != null && !p.voter() && "client".equals(m.meta().get("role"));
+      // Only a listener this leader asked to follow: a client being made a server is a listener
+      // that still says "client" until it has caught up, and dropping it lost the replacement.
+      boolean nowAClient = m != null && !p.voter() && "client".equals(m.meta().get("role")) && demotionAsks.containsKey(p.id());
       if (state == NodeState.LEFT || nowAClient) {
         gone.add(p);
       } else if (p.voter()) {
