@@ -49,6 +49,17 @@ public final class TlsContexts {
     return new SingleKeyManager(pki.nodeKeys().getPrivate(), new X509Certificate[] {pki.nodeCertificate(), pki.caCertificate()});
   }
 
+  /**
+   * Returns true when the peer of a finished handshake on a member context proved a member's
+   * certificate (signed by the cluster CA), false for a joiner proving the token.
+   */
+  public static boolean isMember(javax.net.ssl.SSLSession session) {
+    return Boolean.TRUE.equals(session.getValue(MEMBER));
+  }
+
+  /** The session value a member context's trust manager sets when the peer is a member. */
+  private static final String MEMBER = "dev.hive.member";
+
   /** Returns true when {@code cert} is signed by {@code ca} and valid now. */
   public static boolean signedBy(X509Certificate cert, X509Certificate ca) {
     try {
@@ -127,6 +138,15 @@ public final class TlsContexts {
    * netty) from wrapping it in a host name check.
    */
   private static final class ClusterTrustManager extends javax.net.ssl.X509ExtendedTrustManager {
+    /**
+     * Member certificates this node has checked against the CA. A node meets each peer's
+     * certificate again and again (each direction of each connection); a signature check is a
+     * good part of a handshake, and fifty nodes forming make some 2,500 connections. A cached
+     * certificate still has its validity checked, and the peer still proves its key in the
+     * handshake.
+     */
+    private final java.util.Set<X509Certificate> verified = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final int MAX_VERIFIED = 4096;
     private final X509Certificate ca;
     private final JoinToken token;
 
@@ -135,23 +155,48 @@ public final class TlsContexts {
       this.token = token;
     }
 
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    private boolean member(X509Certificate cert) {
+      if (verified.contains(cert)) {
+        try {
+          cert.checkValidity();
+          return true;
+        } catch (CertificateException e) {
+          verified.remove(cert);
+          return false;
+        }
+      }
+      if (!signedBy(cert, ca)) {
+        return false;
+      }
+      if (verified.size() >= MAX_VERIFIED) {
+        verified.clear();
+      }
+      verified.add(cert);
+      return true;
+    }
+
+    /** Checks a client and returns true when it is a member (false: a joiner with the token). */
+    private boolean checkClient(X509Certificate[] chain) throws CertificateException {
       if (chain == null || chain.length == 0) {
         throw new CertificateException("no certificate: a node needs the cluster's join token");
       }
-      if (signedBy(chain[0], ca)) {
-        return;
+      if (member(chain[0])) {
+        return true;
       }
       if (token != null && ClusterPki.isValidJoiner(chain[0], token)) {
-        return;
+        return false;
       }
       throw new CertificateException("peer is neither a member of this cluster nor a joiner with its join token");
     }
 
     @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      checkClient(chain);
+    }
+
+    @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-      if (chain == null || chain.length == 0 || !signedBy(chain[0], ca)) {
+      if (chain == null || chain.length == 0 || !member(chain[0])) {
         throw new CertificateException("server certificate is not signed by this cluster's CA");
       }
     }
@@ -164,7 +209,11 @@ public final class TlsContexts {
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-      checkClientTrusted(chain, authType);
+      boolean member = checkClient(chain);
+      // Tell the transport what the handshake proved, so that it need not check the signature again.
+      if (member && socket instanceof javax.net.ssl.SSLSocket ssl && ssl.getHandshakeSession() != null) {
+        ssl.getHandshakeSession().putValue(MEMBER, Boolean.TRUE);
+      }
     }
 
     @Override
@@ -174,7 +223,7 @@ public final class TlsContexts {
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-      checkClientTrusted(chain, authType);
+      checkClient(chain);
     }
 
     @Override

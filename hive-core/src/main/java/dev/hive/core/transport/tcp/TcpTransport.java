@@ -39,7 +39,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@code tcp} transport: mutual TLS 1.3 on one port, {@link Frame}s inside. Requests to a peer
- * share one connection, multiplexed by request id; a stream gets a connection of its own. A peer
+ * share one connection, multiplexed by request id; a stream gets a connection of its own. A
+ * member that connects offers its connection back ({@value #DUPLEX_TOPIC}), and the peer sends
+ * its own requests to that member on it instead of making a second connection: SWIM has every
+ * node talk to every other, so this halves a cluster's TLS handshakes and reading threads. A peer
  * that is not a member is refused at the handshake, except a joiner proving the token, which may
  * send only {@value #JOIN_TOPIC}. Bytes that are not TLS, or frames that break the protocol, drop
  * the connection and nothing else.
@@ -49,6 +52,11 @@ public final class TcpTransport implements Transport {
   public static final String JOIN_TOPIC = "hive.join";
   /** The prefix of {@code fromNode} for a joiner. */
   public static final String JOINER_PREFIX = "joiner:";
+  /**
+   * The first request on a member's connection: "send me your requests on this connection too".
+   * A peer of an earlier version answers it with an error and never sends requests back.
+   */
+  static final String DUPLEX_TOPIC = "tcp.duplex";
 
   private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
   private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
@@ -60,6 +68,11 @@ public final class TcpTransport implements Transport {
   private final ExecutorService handlers;
   private final ExecutorService io;
   private final Map<String, ClientConnection> connections = new ConcurrentHashMap<>();
+  /** Connections members made to this node and offered back, by the member's node id. */
+  private final Map<String, Link> offeredBack = new ConcurrentHashMap<>();
+  /** False for a joiner's transport: it may send the join request and nothing else. */
+  private final boolean member;
+  private volatile Handler handler;
   /** One lock per address while a connection to it is made. */
   private final Map<String, Object> connecting = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
@@ -68,9 +81,19 @@ public final class TcpTransport implements Transport {
 
   /** A member's transport, from its certificates and (to admit joiners) the token. */
   public TcpTransport(String nodeId, SSLContext memberTls, X509Certificate ca) {
+    this(nodeId, memberTls, ca, true);
+  }
+
+  /** A joiner's transport, which sends the join request and nothing else. */
+  public static TcpTransport joiner(String nodeId, SSLContext joinerTls, X509Certificate joinerCert) {
+    return new TcpTransport(nodeId, joinerTls, joinerCert, false);
+  }
+
+  private TcpTransport(String nodeId, SSLContext tls, X509Certificate ca, boolean member) {
     this.nodeId = nodeId;
-    this.tls = memberTls;
+    this.tls = tls;
     this.ca = ca;
+    this.member = member;
     this.handlers = Executors.newFixedThreadPool(16, daemon("hive-tcp-handler"));
     // A thread per connection, reading frames: virtual where the JDK has them, so that a node's
     // platform threads do not grow with its peers.
@@ -104,6 +127,7 @@ public final class TcpTransport implements Transport {
       socket.setNeedClientAuth(true);
       socket.setEnabledProtocols(new String[] {"TLSv1.3"});
       server = socket;
+      this.handler = handler;
       io.execute(() -> acceptLoop(socket, handler));
       return socket.getLocalPort();
     } catch (IOException e) {
@@ -130,6 +154,8 @@ public final class TcpTransport implements Transport {
   /** One inbound connection: handshake, identify, then serve frames until it closes. */
   private void serve(SSLSocket socket, Handler handler) {
     String peer = socket.getRemoteSocketAddress().toString();
+    String from = null;
+    OfferedLink back = null;
     try (socket) {
       socket.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
       socket.startHandshake();
@@ -137,8 +163,8 @@ public final class TcpTransport implements Transport {
       socket.setTcpNoDelay(true);
       Certificate[] chain = socket.getSession().getPeerCertificates();
       X509Certificate cert = (X509Certificate) chain[0];
-      boolean member = TlsContexts.signedBy(cert, ca);
-      String from = member ? ClusterPki.nodeIdOf(cert) : JOINER_PREFIX + ClusterPki.nodeIdOf(cert);
+      boolean member = TlsContexts.isMember(socket.getSession());
+      from = member ? ClusterPki.nodeIdOf(cert) : JOINER_PREFIX + ClusterPki.nodeIdOf(cert);
       DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
       DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
       Object writeLock = new Object();
@@ -148,8 +174,18 @@ public final class TcpTransport implements Transport {
           log.warn("dropping joiner {} at {}: it sent {} before it was admitted", from, peer, frame.topic());
           return;
         }
-        if (frame.type() == Frame.REQUEST) {
-          handlers.execute(() -> answer(handler, from, frame, out, writeLock, socket));
+        if (frame.type() == Frame.REQUEST && frame.topic().equals(DUPLEX_TOPIC)) {
+          back = new OfferedLink(from, out, writeLock, socket);
+          offeredBack.put(from, back);
+          synchronized (writeLock) {
+            Frame.of(Frame.RESPONSE, frame.id(), frame.topic(), null).write(out);
+            out.flush();
+          }
+        } else if ((frame.type() == Frame.RESPONSE || frame.type() == Frame.ERROR) && back != null) {
+          back.answered(frame);
+        } else if (frame.type() == Frame.REQUEST) {
+          String sender = from;
+          handlers.execute(() -> answer(handler, sender, frame, out, writeLock, socket));
         } else if (frame.type() == Frame.STREAM_OPEN) {
           // A stream owns its connection: read it here, to its end, then answer.
           Frame reply;
@@ -181,6 +217,11 @@ public final class TcpTransport implements Transport {
       log.warn("dropped the connection from {}: {}", peer, e.getMessage());
     } catch (RuntimeException e) {
       log.warn("dropped the connection from {}: {}", peer, e.toString());
+    } finally {
+      if (back != null) {
+        offeredBack.remove(from, back);
+        back.fail(new EOFException("the connection from " + from + " closed"));
+      }
     }
   }
 
@@ -218,7 +259,7 @@ public final class TcpTransport implements Transport {
     CompletableFuture<byte[]> result = new CompletableFuture<>();
     io.execute(() -> {
       try {
-        ClientConnection c = connection(target, timeout);
+        Link c = connection(target, timeout);
         c.send(Frame.of(Frame.REQUEST, ids.incrementAndGet(), topic, payload), result);
       } catch (IOException | RuntimeException e) {
         result.completeExceptionally(unreachable(target, e));
@@ -384,11 +425,15 @@ public final class TcpTransport implements Transport {
    * every new connection of the node behind it (a client cut off from its servers reached none
    * of them for seconds after the heal).
    */
-  private ClientConnection connection(DiscoveredPeer target, Duration timeout) throws IOException {
+  private Link connection(DiscoveredPeer target, Duration timeout) throws IOException {
     String key = target.host() + ":" + target.port();
     ClientConnection open = connections.get(key);
     if (open != null && open.open) {
       return open;
+    }
+    Link back = offeredBack.get(target.nodeId());
+    if (back != null && back.open) {
+      return back;
     }
     synchronized (connecting.computeIfAbsent(key, k -> new Object())) {
       ClientConnection c = connections.get(key);
@@ -399,18 +444,90 @@ public final class TcpTransport implements Transport {
       connections.put(key, c);
       ClientConnection started = c;
       io.execute(started::readLoop);
+      if (member && handler != null) {
+        // Whatever the answer: an earlier version's error is as good as a yes, it just never asks.
+        c.send(Frame.of(Frame.REQUEST, ids.incrementAndGet(), DUPLEX_TOPIC, null), new CompletableFuture<>());
+      }
       return c;
     }
   }
 
-  /** An outbound connection shared by every request to one address. */
-  private final class ClientConnection {
+  /** A connection requests are sent on, multiplexed by request id. */
+  private abstract static class Link {
+    final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
+    volatile boolean open = true;
+
+    abstract void write(Frame frame) throws IOException;
+
+    void send(Frame frame, CompletableFuture<byte[]> result) throws IOException {
+      pending.put(frame.id(), result);
+      result.whenComplete((r, e) -> pending.remove(frame.id()));
+      try {
+        write(frame);
+      } catch (IOException e) {
+        fail(e);
+        throw e;
+      }
+    }
+
+    void answered(Frame reply) {
+      CompletableFuture<byte[]> f = pending.remove(reply.id());
+      if (f != null) {
+        complete(f, reply);
+      }
+    }
+
+    void fail(IOException e) {
+      open = false;
+      UnavailableException failure = new UnavailableException("the connection " + this + " closed: " + e.getMessage(), e);
+      pending.values().forEach(f -> f.completeExceptionally(failure));
+      pending.clear();
+    }
+  }
+
+  /** A connection a member made to this node and offered back: requests to it go out on it. */
+  private static final class OfferedLink extends Link {
+    final String peer;
+    final DataOutputStream out;
+    final Object writeLock;
+    final Socket socket;
+
+    OfferedLink(String peer, DataOutputStream out, Object writeLock, Socket socket) {
+      this.peer = peer;
+      this.out = out;
+      this.writeLock = writeLock;
+      this.socket = socket;
+    }
+
+    @Override
+    void write(Frame frame) throws IOException {
+      synchronized (writeLock) {
+        frame.write(out);
+        out.flush();
+      }
+    }
+
+    @Override
+    void fail(IOException e) {
+      super.fail(e);
+      closeQuietly(socket);
+    }
+
+    @Override
+    public String toString() {
+      return "from " + peer;
+    }
+  }
+
+  /**
+   * An outbound connection shared by every request to one address; once offered back, it also
+   * carries the peer's requests to this node, answered here.
+   */
+  private final class ClientConnection extends Link {
     final String key;
     final SSLSocket socket;
     final DataOutputStream out;
     final DataInputStream in;
-    final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
-    volatile boolean open = true;
 
     ClientConnection(String key, SSLSocket socket) throws IOException {
       this.key = key;
@@ -419,27 +536,30 @@ public final class TcpTransport implements Transport {
       this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
     }
 
-    void send(Frame frame, CompletableFuture<byte[]> result) throws IOException {
-      pending.put(frame.id(), result);
-      result.whenComplete((r, e) -> pending.remove(frame.id()));
-      try {
-        synchronized (this) {
-          frame.write(out);
-          out.flush();
-        }
-      } catch (IOException e) {
-        fail(e);
-        throw e;
+    @Override
+    void write(Frame frame) throws IOException {
+      synchronized (this) {
+        frame.write(out);
+        out.flush();
       }
     }
 
     void readLoop() {
       try {
+        String peer = null;
         while (open) {
-          Frame reply = Frame.read(in);
-          CompletableFuture<byte[]> f = pending.remove(reply.id());
-          if (f != null) {
-            complete(f, reply);
+          Frame frame = Frame.read(in);
+          if (frame.type() == Frame.REQUEST && member && handler != null) {
+            if (peer == null) {
+              // The handshake checked that the server's certificate is the cluster CA's.
+              peer = ClusterPki.nodeIdOf((X509Certificate) socket.getSession().getPeerCertificates()[0]);
+            }
+            String from = peer;
+            handlers.execute(() -> answer(handler, from, frame, out, this, socket));
+          } else if (frame.type() == Frame.RESPONSE || frame.type() == Frame.ERROR) {
+            answered(frame);
+          } else {
+            throw new Frame.ProtocolException("unexpected frame type " + frame.type() + " from a server");
           }
         }
       } catch (IOException e) {
@@ -447,13 +567,16 @@ public final class TcpTransport implements Transport {
       }
     }
 
+    @Override
     void fail(IOException e) {
-      open = false;
+      super.fail(e);
       connections.remove(key, this);
       closeQuietly(socket);
-      UnavailableException failure = new UnavailableException("the connection to " + key + " closed: " + e.getMessage(), e);
-      pending.values().forEach(f -> f.completeExceptionally(failure));
-      pending.clear();
+    }
+
+    @Override
+    public String toString() {
+      return "to " + key;
     }
   }
 
@@ -530,6 +653,7 @@ public final class TcpTransport implements Transport {
       }
     }
     connections.values().forEach(c -> c.fail(new EOFException("transport closed")));
+    offeredBack.values().forEach(c -> c.fail(new EOFException("transport closed")));
     handlers.shutdownNow();
     io.shutdownNow();
   }
