@@ -75,6 +75,9 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
   private long leaderKnownMillis;
   private boolean subscribing;
   private int nextServer;
+  /** How many servers there were when this client last chose one: when more appear, some clients move to them. */
+  private int serversWhenChosen;
+  private final java.util.Random random;
   private long updates;
   private long snapshots;
   private long bytesReceived;
@@ -91,6 +94,7 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
   public FollowedLog(Transport transport, String host, int port, Supplier<List<DiscoveredPeer>> servers, Clock clock, Duration writeTimeout,
       int firstServer) {
     this.nextServer = firstServer;
+    this.random = new java.util.Random(firstServer);
     this.transport = transport;
     this.host = host;
     this.port = port;
@@ -146,21 +150,31 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
     synchronized (this) {
       long now = clock.millis();
       boolean healthy = server != null && now - lastHeardMillis <= SILENCE.toMillis() && now - leaderKnownMillis <= SILENCE.toMillis();
-      if (healthy || subscribing) {
+      if (subscribing) {
         return;
       }
-      if (server != null) {
-        log.info("leaving server {}: {}", server.nodeId(), now - lastHeardMillis > SILENCE.toMillis()
-            ? "nothing heard from it for " + (now - lastHeardMillis) + " ms" : "it has known no leader for " + (now - leaderKnownMillis) + " ms");
-      }
-      List<DiscoveredPeer> known = servers.get();
-      if (known.isEmpty()) {
-        return;
-      }
-      candidate = known.get(Math.floorMod(nextServer++, known.size()));
-      if (server != null && known.size() > 1 && candidate.nodeId().equals(server.nodeId())) {
+      List<DiscoveredPeer> known;
+      if (healthy) {
+        known = servers.get();
+        candidate = moveToANewServer(known);
+        if (candidate == null) {
+          return;
+        }
+      } else {
+        if (server != null) {
+          log.info("leaving server {}: {}", server.nodeId(), now - lastHeardMillis > SILENCE.toMillis()
+              ? "nothing heard from it for " + (now - lastHeardMillis) + " ms" : "it has known no leader for " + (now - leaderKnownMillis) + " ms");
+        }
+        known = servers.get();
+        if (known.isEmpty()) {
+          return;
+        }
         candidate = known.get(Math.floorMod(nextServer++, known.size()));
+        if (server != null && known.size() > 1 && candidate.nodeId().equals(server.nodeId())) {
+          candidate = known.get(Math.floorMod(nextServer++, known.size()));
+        }
       }
+      serversWhenChosen = known.size();
       subscribing = true;
       from = index;
     }
@@ -190,6 +204,28 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
             log.warn("server {} sent an update this client cannot read: {}", chosen.nodeId(), e.getMessage());
           }
         });
+  }
+
+  /**
+   * Returns a server to move to when servers were added since this client chose its own, or
+   * null to stay. Each client moves with probability (new - old) / new, to one of the others, so
+   * that the clients spread evenly again: at formation every client joins while the founder is
+   * the only server, and without this all of them stayed on it (Consul's clients rebalance their
+   * servers for the same reason). Guarded by this.
+   */
+  private DiscoveredPeer moveToANewServer(List<DiscoveredPeer> known) {
+    int before = serversWhenChosen;
+    if (known.size() <= before) {
+      // Fewer servers (one died): remember it, so that clients move when it is back or replaced.
+      serversWhenChosen = known.size();
+      return null;
+    }
+    serversWhenChosen = known.size();
+    if (before == 0 || random.nextInt(known.size()) >= known.size() - before) {
+      return null;
+    }
+    List<DiscoveredPeer> others = known.stream().filter(p -> !p.nodeId().equals(server.nodeId())).toList();
+    return others.isEmpty() ? null : others.get(random.nextInt(others.size()));
   }
 
   @Override

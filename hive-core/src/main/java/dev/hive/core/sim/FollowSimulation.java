@@ -141,7 +141,7 @@ public final class FollowSimulation {
         busiestNanos / 1e9 / seconds);
   }
 
-  private static void repeat(EventNetwork net, long first, long every, Runnable action) {
+  static void repeat(EventNetwork net, long first, long every, Runnable action) {
     net.at(first, new Runnable() {
       private long next = first;
 
