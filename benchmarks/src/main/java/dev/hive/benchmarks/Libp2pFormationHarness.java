@@ -299,6 +299,10 @@ public final class Libp2pFormationHarness {
         started.add(f.get());
       }
       long allStarted = System.nanoTime();
+      long lastProgress = allStarted;
+      if (PROGRESS) {
+        progress(started, (allStarted - begin) / 1_000_000);
+      }
       while (!everyoneSeesAll(started, n)) {
         if (System.nanoTime() - begin > PATIENCE_MS * 1_000_000) {
           StringBuilder views = new StringBuilder();
@@ -309,6 +313,10 @@ public final class Libp2pFormationHarness {
           throw new IllegalStateException(n + " nodes did not all list each other ALIVE in " + PATIENCE_MS / 1000 + " s:" + views);
         }
         Thread.sleep(20);
+        if (PROGRESS && (System.nanoTime() - lastProgress) > 2_000_000_000L) {
+          lastProgress = System.nanoTime();
+          progress(started, (lastProgress - begin) / 1_000_000);
+        }
       }
       long allAlive = System.nanoTime();
       // Threads and memory with every node up, less what this JVM had before (the harness itself).
@@ -322,6 +330,19 @@ public final class Libp2pFormationHarness {
       starters.shutdownNow();
       started.parallelStream().forEach(Cluster::close);
     }
+  }
+
+  /** With {@code -Dprogress=true}: how many nodes each node lists, by state, while they form. */
+  private static final boolean PROGRESS = Boolean.getBoolean("progress");
+
+  private static void progress(List<Cluster> clusters, long millis) {
+    Map<String, Integer> views = new java.util.TreeMap<>();
+    for (Cluster c : clusters) {
+      Map<NodeState, Integer> byState = new java.util.EnumMap<>(NodeState.class);
+      c.nodes().forEach(x -> byState.merge(x.state(), 1, Integer::sum));
+      views.merge(c.localNode().role() + byState.toString(), 1, Integer::sum);
+    }
+    System.out.printf(Locale.ROOT, "    %6.2f s: %s%n", millis / 1000.0, views);
   }
 
   private static boolean everyoneSeesAll(List<Cluster> clusters, int n) {
