@@ -292,15 +292,21 @@ public final class CoreEngine implements HiveEngine {
     }
   }
 
-  /** The first write after a start waits for a leader: a restarted group elects one within seconds. */
+  /**
+   * The first write after a start waits for a leader: a restarted group elects one within
+   * seconds. The writes made here are idempotent (the node's own record, the bootstrap token), so
+   * each attempt is a request of its own; one that reached the log after its deadline (servers
+   * too busy, as when fifty nodes start at once) is asked again too, since it never applies.
+   */
   private static void submitWithRetry(CommandLog commands, Command command) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       try {
         commands.submit(command);
         return;
-      } catch (UnavailableException e) {
-        if (System.nanoTime() > deadline) {
+      } catch (dev.hive.api.HiveException e) {
+        boolean again = e instanceof UnavailableException || dev.hive.core.state.RequestLedger.isExpiry(e);
+        if (!again || System.nanoTime() > deadline) {
           throw e;
         }
         try {

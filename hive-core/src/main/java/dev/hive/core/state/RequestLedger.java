@@ -30,6 +30,13 @@ public final class RequestLedger {
 
   static final String EXPIRED = "request '%s' reached the log's head after its deadline and was not applied; it never will be";
 
+  /** Returns true when {@code refusal} says its request reached the log after its deadline: asked again as a new request, it may apply. */
+  public static boolean isExpiry(dev.hive.api.HiveException refusal) {
+    String m = refusal.getMessage();
+    String[] parts = EXPIRED.split("%s");
+    return m != null && m.startsWith(parts[0]) && m.endsWith(parts[1]);
+  }
+
   /**
    * What became of a request.
    *

@@ -50,6 +50,9 @@ class RequestLedgerTest {
     assertThat(late.outcome().applied()).isFalse();
     assertThat(late.state()).isSameAs(s);
     assertThat(late.outcome().refusalException()).isInstanceOf(HiveException.class).hasMessageContaining("after its deadline");
+    // A node's start asks such a write again as a new request: it tells this refusal from others.
+    assertThat(RequestLedger.isExpiry(late.outcome().refusalException())).isTrue();
+    assertThat(RequestLedger.isExpiry(new HiveException("app 'web' already exists"))).isFalse();
     // A copy that reaches the log later, whatever it says, meets the same refusal.
     RequestLedger.Result copy = ledger.apply(s, request("late", 100, 50, new Command.DeployApp(StateMachineTest.web(1), 0)), 3);
     assertThat(copy.repeated()).isTrue();
