@@ -187,12 +187,21 @@ final class ClusterFormation {
         sb.append(m.id()).append(' ').append(m.host()).append(' ').append(m.port()).append('\n');
       }
     }
+    Path tmp = null;
     try {
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+      // A file of its own per write: membership changes are told from several threads at once.
+      tmp = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
       Files.writeString(tmp, sb.toString());
       Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       log.debug("cannot remember peers in {}: {}", file, e.getMessage());
+      if (tmp != null) {
+        try {
+          Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+          // The directory is going away.
+        }
+      }
     }
   }
 

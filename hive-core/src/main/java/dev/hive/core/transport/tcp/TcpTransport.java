@@ -147,7 +147,13 @@ public final class TcpTransport implements Transport {
         }
         continue;
       }
-      io.execute(() -> serve((SSLSocket) s, handler));
+      try {
+        io.execute(() -> serve((SSLSocket) s, handler));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // Closed between the accept and here.
+        closeQuietly(s);
+        return;
+      }
     }
   }
 
