@@ -570,6 +570,8 @@ public final class TcpTransport implements Transport {
         }
       } catch (IOException e) {
         fail(e);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        fail(new EOFException("the transport closed"));
       }
     }
 
