@@ -33,7 +33,7 @@ public final class SwimSimulation {
     for (int i = 0; i < n; i++) {
       String id = "n" + i;
       Transport t = network.transport(id);
-      Member self = new Member(id, "sim", i + 1, 1, NodeState.ALIVE, 0, 0, Map.of());
+      Member self = new Member(id, "sim", i + 1, 1, NodeState.ALIVE, clock.millis(), 0, Map.of());
       SwimMembership m = new SwimMembership(self, t, clock, settings, new Random(random.nextLong()), (a, b) -> {});
       t.listen("sim", i + 1, m.handler());
       nodes.add(m);
@@ -54,9 +54,8 @@ public final class SwimSimulation {
     while (true) {
       clock.advance(step);
       nodes.forEach(SwimMembership::tick);
-      boolean everyone =
-          nodes.stream().filter(m -> m != victim).allMatch(m -> m.members().stream()
-              .anyMatch(x -> x.id().equals(victim.self().id()) && x.state() == NodeState.DEAD));
+      String victimId = victim.self().id();
+      boolean everyone = nodes.stream().filter(m -> m != victim).allMatch(m -> m.stateOf(victimId) == NodeState.DEAD);
       if (everyone) {
         break;
       }

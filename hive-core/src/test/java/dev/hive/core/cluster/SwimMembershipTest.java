@@ -102,6 +102,17 @@ class SwimMembershipTest {
     assertThat(events).noneMatch(e -> e.endsWith("c DEAD"));
   }
 
+  /** A full sync carries every member: at 10,000 nodes every 5 s it would be 300 KB/s a node. */
+  @Test
+  void fullSyncsSpreadOutAsTheClusterDoubles() {
+    assertThat(SwimMembership.syncScale(3)).isEqualTo(1);
+    assertThat(SwimMembership.syncScale(32)).isEqualTo(1);
+    assertThat(SwimMembership.syncScale(33)).isEqualTo(2);
+    assertThat(SwimMembership.syncScale(64)).isEqualTo(2);
+    assertThat(SwimMembership.syncScale(65)).isEqualTo(3);
+    assertThat(SwimMembership.syncScale(10_000)).isEqualTo(10);
+  }
+
   @Test
   void aGracefulLeaveIsLeftNotDead() {
     threeNodesFromOneSeedEach();
