@@ -295,8 +295,17 @@ public final class Libp2pFormationHarness {
       for (Hive.Builder b : builders) {
         starting.add(starters.submit(b::start));
       }
+      // Every node that started is collected, so that a failure to start one closes all the others.
+      Exception failed = null;
       for (Future<Cluster> f : starting) {
-        started.add(f.get());
+        try {
+          started.add(f.get());
+        } catch (java.util.concurrent.ExecutionException e) {
+          failed = failed == null ? e : failed;
+        }
+      }
+      if (failed != null) {
+        throw failed;
       }
       long allStarted = System.nanoTime();
       long lastProgress = allStarted;
