@@ -117,8 +117,8 @@ public final class TransportThroughputHarness {
     ClusterPki ca = ClusterPki.createCluster(Files.createDirectories(dir.resolve("a")), "bench", "node-a");
     KeyPair keys = ClusterPki.newKeyPair();
     ClusterPki b = ClusterPki.joined(Files.createDirectories(dir.resolve("b")), keys, ca.issue("node-b", keys.getPublic()), ca.caCertificate(), null);
-    return new Transport[] {new TcpTransport("node-a", TlsContexts.member(ca, token), ca.caCertificate()),
-        new TcpTransport("node-b", TlsContexts.member(b, token), b.caCertificate())};
+    return new Transport[] {new TcpTransport("node-a", TlsContexts.member(ca, token)),
+        new TcpTransport("node-b", TlsContexts.member(b, token))};
   }
 
   private static Transport[] libp2pPair(Path dir) throws IOException {

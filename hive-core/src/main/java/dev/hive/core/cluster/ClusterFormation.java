@@ -107,7 +107,7 @@ final class ClusterFormation {
     }
     KeyPair keys = ClusterPki.newKeyPair();
     X509Certificate joinerCert = ClusterPki.joinerCertificate(keys, nodeId, token);
-    Transport joiner = pluginJoiner != null ? pluginJoiner : TcpTransport.joiner(nodeId, TlsContexts.joiner(keys, joinerCert), joinerCert);
+    Transport joiner = pluginJoiner != null ? pluginJoiner : TcpTransport.joiner(nodeId, TlsContexts.joiner(keys, joinerCert));
     long deadline = System.nanoTime() + timeout.toNanos();
     List<String> failures = new ArrayList<>();
     try {

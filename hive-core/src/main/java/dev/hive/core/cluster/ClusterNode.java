@@ -230,7 +230,7 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     Transport transport = config.transport().equals("tcp")
-        ? new TcpTransport(nodeId, TlsContexts.member(pki, token), pki.caCertificate())
+        ? new TcpTransport(nodeId, TlsContexts.member(pki, token))
         : pluginTransport(config, nodeId, dataDir, token);
     closeables.add(transport);
     ClusterNode[] self = new ClusterNode[1];

@@ -58,7 +58,7 @@ class TransferEngineTest {
   @BeforeEach
   void twoNodes() throws Exception {
     ClusterPki ca = ClusterPki.createCluster(Files.createDirectory(tmp.resolve("ca")), "t", "node-a");
-    sender = new TcpTransport("node-a", TlsContexts.member(ca, TOKEN), ca.caCertificate());
+    sender = new TcpTransport("node-a", TlsContexts.member(ca, TOKEN));
     KeyPair keys = ClusterPki.newKeyPair();
     receiverPki = ClusterPki.joined(Files.createDirectory(tmp.resolve("b")), keys, ca.issue("node-b", keys.getPublic()), ca.caCertificate(), null);
     receiverTransport = newReceiverTransport();
@@ -261,7 +261,7 @@ class TransferEngineTest {
 
   private TcpTransport newReceiverTransport() {
     // A restarted receiver keeps its certificate: the same member, a new port.
-    return new TcpTransport("node-b", TlsContexts.member(receiverPki, TOKEN), receiverPki.caCertificate());
+    return new TcpTransport("node-b", TlsContexts.member(receiverPki, TOKEN));
   }
 
   @Test

@@ -39,11 +39,11 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
         ca = ClusterPki.createCluster(Files.createTempDirectory(scratch, "ca"), "kit", "node-a");
       }
       if (nodeId.equals("node-a")) {
-        return new TcpTransport(nodeId, TlsContexts.member(ca, TOKEN), ca.caCertificate());
+        return new TcpTransport(nodeId, TlsContexts.member(ca, TOKEN));
       }
       KeyPair keys = ClusterPki.newKeyPair();
       ClusterPki member = ClusterPki.joined(Files.createTempDirectory(scratch, nodeId), keys, ca.issue(nodeId, keys.getPublic()), ca.caCertificate(), null);
-      return new TcpTransport(nodeId, TlsContexts.member(member, TOKEN), member.caCertificate());
+      return new TcpTransport(nodeId, TlsContexts.member(member, TOKEN));
     } catch (java.io.IOException e) {
       throw new IllegalStateException(e);
     }
@@ -94,7 +94,7 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
   @Test
   void aNodeOfAnotherClusterIsRefusedAtTheHandshakeAndReadsNothing() throws Exception {
     ClusterPki foreign = ClusterPki.createCluster(Files.createTempDirectory(scratch, "foreign"), "other", "intruder");
-    Transport intruder = new TcpTransport("intruder", TlsContexts.member(foreign, null), foreign.caCertificate());
+    Transport intruder = new TcpTransport("intruder", TlsContexts.member(foreign, null));
     try {
       assertThatThrownBy(() -> intruder.request(bPeer, "echo", "x".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5)).get(30, TimeUnit.SECONDS))
           .cause()
@@ -109,7 +109,7 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
   void aJoinerWithTheTokenMaySendOnlyTheJoinRequestAndAWrongTokenFailsTheHandshake() throws Exception {
     KeyPair keys = ClusterPki.newKeyPair();
     SSLContext good = TlsContexts.joiner(keys, ClusterPki.joinerCertificate(keys, "newcomer", TOKEN));
-    Transport joiner = TcpTransport.joiner("newcomer", good, ca.caCertificate());
+    Transport joiner = TcpTransport.joiner("newcomer", good);
     try {
       assertThat(new String(joiner.request(bPeer, TcpTransport.JOIN_TOPIC, "j".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5)).get(30, TimeUnit.SECONDS),
           StandardCharsets.UTF_8)).isEqualTo("j");
@@ -119,7 +119,7 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
       joiner.close();
     }
     SSLContext wrong = TlsContexts.joiner(keys, ClusterPki.joinerCertificate(keys, "newcomer", JoinToken.of("not-the-token-0123456789")));
-    Transport impostor = TcpTransport.joiner("newcomer", wrong, ca.caCertificate());
+    Transport impostor = TcpTransport.joiner("newcomer", wrong);
     try {
       assertThatThrownBy(() -> impostor.request(bPeer, TcpTransport.JOIN_TOPIC, new byte[0], Duration.ofSeconds(5)).get(30, TimeUnit.SECONDS))
           .cause()

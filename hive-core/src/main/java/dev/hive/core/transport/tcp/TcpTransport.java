@@ -64,7 +64,6 @@ public final class TcpTransport implements Transport {
 
   private final String nodeId;
   private final SSLContext tls;
-  private final X509Certificate ca;
   private final ExecutorService handlers;
   private final ExecutorService io;
   private final Map<String, ClientConnection> connections = new ConcurrentHashMap<>();
@@ -79,20 +78,22 @@ public final class TcpTransport implements Transport {
   private volatile ServerSocket server;
   private volatile boolean closed;
 
-  /** A member's transport, from its certificates and (to admit joiners) the token. */
-  public TcpTransport(String nodeId, SSLContext memberTls, X509Certificate ca) {
-    this(nodeId, memberTls, ca, true);
+  /**
+   * A member's transport, from its TLS context ({@code TlsContexts.member}: its certificate, the
+   * cluster CA, and the token to admit joiners).
+   */
+  public TcpTransport(String nodeId, SSLContext memberTls) {
+    this(nodeId, memberTls, true);
   }
 
   /** A joiner's transport, which sends the join request and nothing else. */
-  public static TcpTransport joiner(String nodeId, SSLContext joinerTls, X509Certificate joinerCert) {
-    return new TcpTransport(nodeId, joinerTls, joinerCert, false);
+  public static TcpTransport joiner(String nodeId, SSLContext joinerTls) {
+    return new TcpTransport(nodeId, joinerTls, false);
   }
 
-  private TcpTransport(String nodeId, SSLContext tls, X509Certificate ca, boolean member) {
+  private TcpTransport(String nodeId, SSLContext tls, boolean member) {
     this.nodeId = nodeId;
     this.tls = tls;
-    this.ca = ca;
     this.member = member;
     this.handlers = Executors.newFixedThreadPool(16, daemon("hive-tcp-handler"));
     // A thread per connection, reading frames: virtual where the JDK has them, so that a node's
