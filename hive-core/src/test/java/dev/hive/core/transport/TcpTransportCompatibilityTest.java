@@ -91,6 +91,27 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
         .as("once a's connection is gone, b must reach a's port itself").cause().isInstanceOf(UnavailableException.class);
   }
 
+  /**
+   * A member that connects again on the same TLS context may resume its session, and a resumed
+   * handshake checks no certificate: the member must still be served as a member, not dropped as
+   * a joiner.
+   */
+  @Test
+  void aMemberConnectingAgainOnTheSameContextIsStillAMember() throws Exception {
+    KeyPair keys = ClusterPki.newKeyPair();
+    ClusterPki member = ClusterPki.joined(Files.createTempDirectory(scratch, "again"), keys, ca.issue("node-c", keys.getPublic()), ca.caCertificate(), null);
+    SSLContext context = TlsContexts.member(member, TOKEN);
+    for (int i = 0; i < 3; i++) {
+      Transport c = new TcpTransport("node-c", context);
+      try {
+        assertThat(new String(c.request(bPeer, "whoami", new byte[0], TIMEOUT).get(30, TimeUnit.SECONDS), StandardCharsets.UTF_8))
+            .as("connection " + (i + 1)).isEqualTo("node-c");
+      } finally {
+        c.close();
+      }
+    }
+  }
+
   @Test
   void aNodeOfAnotherClusterIsRefusedAtTheHandshakeAndReadsNothing() throws Exception {
     ClusterPki foreign = ClusterPki.createCluster(Files.createTempDirectory(scratch, "foreign"), "other", "intruder");
