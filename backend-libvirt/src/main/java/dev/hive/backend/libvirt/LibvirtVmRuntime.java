@@ -314,6 +314,17 @@ final class LibvirtVmRuntime implements VmRuntime {
     if (request.postCopy()) {
       flags |= Domain.MigrateFlags.POSTCOPY;
     }
+    // The move runs on a connection of its own: a call made on the connection that runs a
+    // migration waits until the job ends (seen here with libvirt 9), so progress reports, the
+    // post-copy switch and every other call of this runtime, for any VM, would wait for the move.
+    Connect moving;
+    Domain movingDomain;
+    try {
+      moving = new Connect(uri);
+      movingDomain = moving.domainLookupByName(vm);
+    } catch (LibvirtException e) {
+      throw failure("open a connection for the migration of " + vm, e);
+    }
     ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "hive-libvirt-migrate-" + vm);
       t.setDaemon(true);
@@ -346,19 +357,20 @@ final class LibvirtVmRuntime implements VmRuntime {
     }, 0, pollInterval.toMillis(), TimeUnit.MILLISECONDS);
     long started = System.nanoTime();
     try {
-      d.migrateToURI(targetUri, params.toArray(new TypedParameter[0]), flags);
+      movingDomain.migrateToURI(targetUri, params.toArray(new TypedParameter[0]), flags);
     } catch (LibvirtException e) {
       throw new HiveException("libvirt's migration of " + vm + " to " + targetUri + " failed: " + e.getError().getMessage(), e);
     } finally {
       poller.shutdownNow();
+      // A poll under way when the job ended must not report after the completed job below.
+      try {
+        poller.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      closeQuietly(moving);
     }
     long wallMs = (System.nanoTime() - started) / 1_000_000;
-    // A poll under way when the job ended must not report after the completed job below.
-    try {
-      poller.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
     Map<String, Long> job = completedJob(vm, targetUri);
     long bytes = job.getOrDefault("memory_processed", job.getOrDefault("data_processed", 0L));
     int allRounds = Math.max(rounds[0], job.getOrDefault("memory_iteration", 0L).intValue());
