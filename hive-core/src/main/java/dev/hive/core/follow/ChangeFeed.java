@@ -40,6 +40,12 @@ import org.slf4j.LoggerFactory;
  * flight per client, and an empty update every {@link #HEARTBEAT} so that a client knows its
  * server is alive and what leader it knows. Clients' writes, current reads and status questions
  * are taken at once and answered later ({@value #ANSWER}): no transport thread waits on consensus.
+ *
+ * <p>A feed pushes to at most {@link #capacity(int) so many} followers. Past that it answers a
+ * subscription with a redirect to some of its followers, each of which relays the feed from its
+ * own copy ({@link FollowedLog}): the followers form a tree whose depth grows with the logarithm
+ * of their number, so that a change reaches 100,000 clients in a few relay hops instead of
+ * 33,000 pushes from each server.
  */
 public final class ChangeFeed implements CommittedChanges {
   /** Every topic of following starts with this. */
@@ -56,6 +62,13 @@ public final class ChangeFeed implements CommittedChanges {
   static final Duration PUSH_TIMEOUT = Duration.ofSeconds(5);
   /** A client acknowledges with this to say it follows another server now. */
   static final long UNSUBSCRIBE = -2;
+  /**
+   * Followers a server feeds itself: up to 1,536 clients on three servers follow a server
+   * directly, as they did before relays; past that, clients relay to each other.
+   */
+  public static final int SERVER_FOLLOWERS = 512;
+  /** Relays named in one redirect. */
+  static final int REDIRECT_TO = 4;
 
   private static final Logger log = LoggerFactory.getLogger(ChangeFeed.class);
 
@@ -78,6 +91,11 @@ public final class ChangeFeed implements CommittedChanges {
 
     /** Tells {@code listener} the state now, then every applied entry. */
     void follow(CommittedChanges listener);
+
+    /** Returns how many relays stand between this feed and a server: 0 on a server. */
+    default int hops() {
+      return 0;
+    }
 
     /** A Raft server's consensus. */
     static Consensus of(RaftCommandLog raft) {
@@ -143,10 +161,14 @@ public final class ChangeFeed implements CommittedChanges {
   private byte[] snapshot;
   private long snapshotIndex = -1;
   private final Map<Long, byte[]> updatesToLast = new HashMap<>();
+  private String encodedLeader = "";
+  private int encodedHops;
   private final Map<String, Subscriber> subscribers = new HashMap<>();
   private boolean sendScheduled;
   private long pushesSent;
   private long bytesPushed;
+  private int capacity = SERVER_FOLLOWERS;
+  private final java.util.Random random = new java.util.Random(1);
 
   /**
    * @param pushes runs the sending of updates, one task at a time (a single thread, or the
@@ -159,6 +181,20 @@ public final class ChangeFeed implements CommittedChanges {
     this.clock = clock;
     this.pushes = pushes;
     this.blocking = blocking;
+  }
+
+  /**
+   * Sets how many followers this feed pushes to itself; a subscription past that is redirected
+   * to some of them. Call it before {@link #start()}.
+   *
+   * @throws IllegalArgumentException if {@code followers} is below 1
+   */
+  public ChangeFeed capacity(int followers) {
+    if (followers < 1) {
+      throw new IllegalArgumentException("a feed needs room for at least 1 follower, not " + followers);
+    }
+    this.capacity = followers;
+    return this;
   }
 
   /** Starts hearing the applied log. */
@@ -181,11 +217,27 @@ public final class ChangeFeed implements CommittedChanges {
   public synchronized void committed(long index, List<Command> applied, ClusterState after) {
     if (!applied.isEmpty()) {
       List<Request> requests = applied.stream().map(c -> new Request(null, Long.MAX_VALUE, 0, "", c)).toList();
-      retained.addLast(new Change(index, codec.encodeRequests(requests)));
-      while (retained.size() > RETAINED) {
-        base = retained.removeFirst().index();
-      }
+      retain(new Change(index, codec.encodeRequests(requests)));
     }
+    advance(index, after);
+  }
+
+  /** A relay's copy took {@code change} from upstream: passed on as it came, not encoded again. */
+  synchronized void relayed(Change change, ClusterState after) {
+    retain(change);
+    advance(change.index(), after);
+  }
+
+  /** Guarded by this. */
+  private void retain(Change change) {
+    retained.addLast(change);
+    while (retained.size() > RETAINED) {
+      base = retained.removeFirst().index();
+    }
+  }
+
+  /** Guarded by this. */
+  private void advance(long index, ClusterState after) {
     updatesToLast.clear();
     last = index;
     state = after;
@@ -218,9 +270,13 @@ public final class ChangeFeed implements CommittedChanges {
     if (topic.equals(SUBSCRIBE)) {
       Subscribe s = FollowWire.decodeSubscribe(payload);
       String leader = leader();
+      int hops = consensus.hops();
       byte[] update;
       synchronized (this) {
-        Update u = updateFrom(s.from(), leader);
+        if (subscribers.size() >= capacity && !subscribers.containsKey(from)) {
+          return FollowWire.encode(Update.redirect(Math.max(0, s.from()), leader, hops, relaysFor(from)));
+        }
+        Update u = updateFrom(s.from(), leader, hops);
         Subscriber subscriber = new Subscriber(from, new DiscoveredPeer(from, s.host(), s.port()), u.index());
         subscriber.lastPushMillis = clock.millis();
         subscribers.put(from, subscriber);
@@ -287,18 +343,30 @@ public final class ChangeFeed implements CommittedChanges {
     return leader == null ? "" : leader;
   }
 
+  /** Some followers other than {@code asker}, for it to subscribe to instead. Guarded by this. */
+  private List<DiscoveredPeer> relaysFor(String asker) {
+    List<DiscoveredPeer> others = new ArrayList<>(subscribers.size());
+    for (Subscriber s : subscribers.values()) {
+      if (!s.id.equals(asker)) {
+        others.add(s.peer);
+      }
+    }
+    java.util.Collections.shuffle(others, random);
+    return others.subList(0, Math.min(REDIRECT_TO, others.size()));
+  }
+
   /** The update that brings a client at {@code from} to this server's last index. Guarded by this. */
-  private Update updateFrom(long from, String leader) {
+  private Update updateFrom(long from, String leader, int hops) {
     if (from > last) {
       // This server trails the client (it followed another): nothing to send until it catches up.
-      return new Update(from, from, leader, List.of(), null);
+      return new Update(from, from, leader, hops, List.of(), null, List.of());
     }
     if (from < base) {
       if (snapshotIndex != last) {
         snapshot = codec.encode(state);
         snapshotIndex = last;
       }
-      return new Update(-1, last, leader, List.of(), snapshot);
+      return new Update(-1, last, leader, hops, List.of(), snapshot, List.of());
     }
     List<Change> changes = new ArrayList<>();
     long to = last;
@@ -314,7 +382,7 @@ public final class ChangeFeed implements CommittedChanges {
       changes = changes.subList(0, MAX_CHANGES_PER_UPDATE);
       to = changes.get(changes.size() - 1).index();
     }
-    return new Update(from, to, leader, List.copyOf(changes), null);
+    return new Update(from, to, leader, hops, List.copyOf(changes), null, List.of());
   }
 
   private synchronized void scheduleSend() {
@@ -328,14 +396,21 @@ public final class ChangeFeed implements CommittedChanges {
   private void sendDue() {
     List<Runnable> sends = new ArrayList<>();
     String leader = leader();
+    int hops = consensus.hops();
     synchronized (this) {
       sendScheduled = false;
       long now = clock.millis();
+      if (!leader.equals(encodedLeader) || hops != encodedHops) {
+        // The cached updates name the leader and hops they were encoded with.
+        updatesToLast.clear();
+        encodedLeader = leader;
+        encodedHops = hops;
+      }
       for (Subscriber s : subscribers.values()) {
         if (s.inFlight || (s.sent >= last && now - s.lastPushMillis < HEARTBEAT.toMillis())) {
           continue;
         }
-        Update u = updateFrom(s.sent, leader);
+        Update u = updateFrom(s.sent, leader, hops);
         // Clients at the same index get the same bytes: encoded once per index and change.
         byte[] bytes = u.index() == last && !u.isSnapshot() ? updatesToLast.computeIfAbsent(s.sent, k -> FollowWire.encode(u)) : FollowWire.encode(u);
         s.inFlight = true;

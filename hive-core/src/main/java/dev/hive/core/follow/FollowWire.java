@@ -1,6 +1,7 @@
 package dev.hive.core.follow;
 
 import dev.hive.api.HiveException;
+import dev.hive.spi.DiscoveredPeer;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -16,11 +17,19 @@ import java.util.List;
  * comes from the network.
  */
 final class FollowWire {
-  static final byte VERSION = 1;
+  /** 2: updates carry their hops from a server and may redirect a subscription to relays. */
+  static final byte VERSION = 2;
   /** The most bytes a change's commands or a snapshot may take: past it, the message is refused, not allocated. */
   static final int MAX_BLOB = 64 << 20;
   /** The most changes in one update: a server sends fewer, a message with more is malformed. */
   static final int MAX_CHANGES = 100_000;
+  /** The most relays one redirect names. */
+  static final int MAX_REDIRECTS = 16;
+  /** The most relays between a server and a client: past it, an update is malformed, and a client deeper than that leaves its relay. */
+  static final int MAX_HOPS = 16;
+  private static final int CHANGES = 0;
+  private static final int SNAPSHOT = 1;
+  private static final int REDIRECT = 2;
 
   private FollowWire() {}
 
@@ -29,11 +38,26 @@ final class FollowWire {
 
   /**
    * What a client receives: the changes after {@code after} up to {@code index}, or a snapshot
-   * standing at {@code index} (then {@code after} is -1), and the leader its server knows.
+   * standing at {@code index} (then {@code after} is -1), the leader its server knows, and how
+   * many relays ({@code hops}) stand between the sender and a server (0 from a server). Or, in
+   * answer to a subscription, no changes but the relays to subscribe to instead ({@code
+   * redirect}): the sender has all the followers it feeds.
    */
-  record Update(long after, long index, String leader, List<Change> changes, byte[] snapshot) {
+  record Update(long after, long index, String leader, int hops, List<Change> changes, byte[] snapshot, List<DiscoveredPeer> redirect) {
+    Update(long after, long index, String leader, List<Change> changes, byte[] snapshot) {
+      this(after, index, leader, 0, changes, snapshot, List.of());
+    }
+
     boolean isSnapshot() {
       return snapshot != null;
+    }
+
+    boolean isRedirect() {
+      return !redirect.isEmpty();
+    }
+
+    static Update redirect(long at, String leader, int hops, List<DiscoveredPeer> relays) {
+      return new Update(at, at, leader, hops, List.of(), null, List.copyOf(relays));
     }
   }
 
@@ -58,12 +82,20 @@ final class FollowWire {
   static byte[] encode(Update u) {
     return write(out -> {
       out.writeByte(VERSION);
-      out.writeBoolean(u.isSnapshot());
+      out.writeByte(u.isSnapshot() ? SNAPSHOT : u.isRedirect() ? REDIRECT : CHANGES);
       out.writeLong(u.after());
       out.writeLong(u.index());
       out.writeUTF(u.leader());
+      out.writeByte(u.hops());
       if (u.isSnapshot()) {
         blob(out, u.snapshot());
+      } else if (u.isRedirect()) {
+        out.writeByte(u.redirect().size());
+        for (DiscoveredPeer p : u.redirect()) {
+          out.writeUTF(p.nodeId());
+          out.writeUTF(p.host());
+          out.writeInt(p.port());
+        }
       } else {
         out.writeInt(u.changes().size());
         for (Change c : u.changes()) {
@@ -76,15 +108,39 @@ final class FollowWire {
 
   static Update decodeUpdate(byte[] bytes) {
     return read(bytes, "update", in -> {
-      boolean snapshot = in.readBoolean();
+      int kind = in.readUnsignedByte();
+      if (kind > REDIRECT) {
+        throw new HiveException("update kind " + kind + " is not changes (0), a snapshot (1) or a redirect (2)");
+      }
+      boolean snapshot = kind == SNAPSHOT;
       long after = in.readLong();
       long index = in.readLong();
       String leader = in.readUTF();
+      int hops = in.readUnsignedByte();
       if (index < 0 || (!snapshot && (after < 0 || after > index))) {
         throw new HiveException("an update from " + after + " to " + index + " goes backwards or below 0");
       }
+      if (hops > MAX_HOPS) {
+        throw new HiveException("an update " + hops + " relays away from a server; at most " + MAX_HOPS);
+      }
       if (snapshot) {
-        return new Update(-1, index, leader, List.of(), blob(in, "snapshot"));
+        return new Update(-1, index, leader, hops, List.of(), blob(in, "snapshot"), List.of());
+      }
+      if (kind == REDIRECT) {
+        int n = in.readUnsignedByte();
+        if (n < 1 || n > MAX_REDIRECTS) {
+          throw new HiveException("a redirect to " + n + " relays; 1 to " + MAX_REDIRECTS);
+        }
+        List<DiscoveredPeer> relays = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+          String id = in.readUTF();
+          String host = in.readUTF();
+          if (id.isEmpty() || host.isEmpty()) {
+            throw new HiveException("relay " + i + " of a redirect has no node id or no host");
+          }
+          relays.add(new DiscoveredPeer(id, host, port(in.readInt())));
+        }
+        return Update.redirect(after, leader, hops, relays);
       }
       int n = in.readInt();
       if (n < 0 || n > MAX_CHANGES) {
@@ -100,7 +156,7 @@ final class FollowWire {
         changes.add(new Change(at, blob(in, "change")));
         previous = at;
       }
-      return new Update(after, index, leader, List.copyOf(changes), null);
+      return new Update(after, index, leader, hops, List.copyOf(changes), null, List.of());
     });
   }
 

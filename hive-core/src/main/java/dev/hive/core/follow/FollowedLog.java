@@ -22,6 +22,7 @@ import dev.hive.spi.DiscoveredPeer;
 import dev.hive.spi.Transport;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -43,6 +44,14 @@ import org.slf4j.LoggerFactory;
  * falls silent or knows no leader for {@link #SILENCE}, and writes, current reads and status
  * questions go to a server, the write with its request id, so that asking again elsewhere after
  * a failure applies it at most once.
+ *
+ * <p>A client also relays: when a server (or relay) that has all the followers it feeds
+ * redirects a subscription here, this client pushes its copy's changes on, through a {@link
+ * ChangeFeed} of its own, to up to {@value #RELAY_FOLLOWERS} followers. It passes on the leader
+ * only while it follows a healthy upstream itself, so that a relay cut off is left by its
+ * followers as a silent server is; and each update says how many relays it has passed, so that
+ * a client never follows a chain longer than {@link FollowWire#MAX_HOPS} (a loop of relays
+ * would grow it without end).
  */
 public final class FollowedLog implements CommandLog, Transport.Handler {
   /** A server that sends nothing (not even a heartbeat), or knows no leader, for this long is left for another. */
@@ -53,6 +62,8 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
    * it back for long.
    */
   static final Duration SUBSCRIBE_TIMEOUT = Duration.ofSeconds(2);
+  /** Followers a client relays the feed to: the fan-out of the tree below the servers' own followers. */
+  public static final int RELAY_FOLLOWERS = 16;
 
   private static final Logger log = LoggerFactory.getLogger(FollowedLog.class);
 
@@ -78,9 +89,18 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
   /** How many servers there were when this client last chose one: when more appear, some clients move to them. */
   private int serversWhenChosen;
   private final java.util.Random random;
+  /** Relays a full feed sent this client to; the next subscription tries one of them. */
+  private final List<DiscoveredPeer> redirects = new ArrayList<>();
+  private int redirectsInARow;
+  /** Relays between the upstream this client follows and a server: 0 when it follows a server. */
+  private int upstreamHops;
   private long updates;
   private long snapshots;
   private long bytesReceived;
+  private final ChangeFeed relay;
+  // Read by the relay's feed without this client's lock: the feed is called with this lock held.
+  private volatile String relayLeader = "";
+  private volatile int relayHops = FollowWire.MAX_HOPS;
 
   /**
    * @param host the address servers reach this client at, and {@code port} its cluster port
@@ -101,6 +121,45 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
     this.servers = servers;
     this.clock = clock;
     this.writeTimeout = writeTimeout;
+    this.relay = new ChangeFeed(transport, new Relaying(), clock, Runnable::run, Runnable::run).capacity(RELAY_FOLLOWERS).start();
+  }
+
+  /** What a relay's feed stands on: this client's copy, which takes no questions. */
+  private final class Relaying implements ChangeFeed.Consensus {
+    @Override
+    public CompletableFuture<Long> submitAsync(Command command, String requestId, long deadlineMillis) {
+      return CompletableFuture.failedFuture(noQuestions());
+    }
+
+    @Override
+    public CompletableFuture<Long> readIndexAsync() {
+      return CompletableFuture.failedFuture(noQuestions());
+    }
+
+    @Override
+    public CommandStatus status(String requestId) {
+      throw noQuestions();
+    }
+
+    @Override
+    public String leaderId() {
+      String leader = relayLeader;
+      return leader.isEmpty() ? null : leader;
+    }
+
+    @Override
+    public void follow(dev.hive.core.consensus.CommittedChanges listener) {
+      // take() tells the relay's feed of every change itself.
+    }
+
+    @Override
+    public int hops() {
+      return relayHops;
+    }
+
+    private UnavailableException noQuestions() {
+      return new UnavailableException("client " + host + " relays the servers' changes and takes no questions; ask a server");
+    }
   }
 
   @Override
@@ -121,6 +180,16 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
   /** Returns the server this client follows, or null. */
   public synchronized String serverId() {
     return server == null ? null : server.nodeId();
+  }
+
+  /** Returns how many clients this one relays the feed to. */
+  public int followers() {
+    return relay.subscribers();
+  }
+
+  /** Returns how many relays stand between this client and a server: 0 when it follows a server. */
+  public synchronized int hops() {
+    return upstreamHops;
   }
 
   /** Returns how many updates this client has taken, how many of them were snapshots, and how many bytes they held. */
@@ -145,33 +214,45 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
 
   /** Subscribes, or subscribes elsewhere, when this client follows no server or a silent or leaderless one. Call it a few times a second. */
   public void tick() {
+    relay.tick();
     DiscoveredPeer candidate;
     long from;
     synchronized (this) {
       long now = clock.millis();
-      boolean healthy = server != null && now - lastHeardMillis <= SILENCE.toMillis() && now - leaderKnownMillis <= SILENCE.toMillis();
+      boolean healthy = server != null && now - lastHeardMillis <= SILENCE.toMillis() && now - leaderKnownMillis <= SILENCE.toMillis()
+          && upstreamHops < FollowWire.MAX_HOPS;
       if (subscribing) {
         return;
       }
       List<DiscoveredPeer> known;
       if (healthy) {
+        redirects.clear();
         known = servers.get();
         candidate = moveToANewServer(known);
         if (candidate == null) {
           return;
         }
       } else {
+        relayLeader = "";
         if (server != null) {
           log.info("leaving server {}: {}", server.nodeId(), now - lastHeardMillis > SILENCE.toMillis()
-              ? "nothing heard from it for " + (now - lastHeardMillis) + " ms" : "it has known no leader for " + (now - leaderKnownMillis) + " ms");
+              ? "nothing heard from it for " + (now - lastHeardMillis) + " ms"
+              : upstreamHops >= FollowWire.MAX_HOPS ? "it is " + upstreamHops + " relays from a server"
+              : "it has known no leader for " + (now - leaderKnownMillis) + " ms");
         }
         known = servers.get();
-        if (known.isEmpty()) {
-          return;
-        }
-        candidate = known.get(Math.floorMod(nextServer++, known.size()));
-        if (server != null && known.size() > 1 && candidate.nodeId().equals(server.nodeId())) {
+        if (!redirects.isEmpty() && redirectsInARow <= FollowWire.MAX_HOPS) {
+          candidate = redirects.remove(random.nextInt(redirects.size()));
+        } else {
+          redirects.clear();
+          redirectsInARow = 0;
+          if (known.isEmpty()) {
+            return;
+          }
           candidate = known.get(Math.floorMod(nextServer++, known.size()));
+          if (server != null && known.size() > 1 && candidate.nodeId().equals(server.nodeId())) {
+            candidate = known.get(Math.floorMod(nextServer++, known.size()));
+          }
         }
       }
       serversWhenChosen = known.size();
@@ -185,10 +266,33 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
             log.debug("cannot follow server {}: {}", chosen.nodeId(), error.getMessage());
             synchronized (this) {
               subscribing = false;
+              redirects.clear();
             }
             return;
           }
+          Update update;
+          try {
+            update = FollowWire.decodeUpdate(bytes);
+          } catch (HiveException e) {
+            log.warn("server {} sent an update this client cannot read: {}", chosen.nodeId(), e.getMessage());
+            synchronized (this) {
+              subscribing = false;
+            }
+            return;
+          }
+          if (update.isRedirect()) {
+            synchronized (this) {
+              subscribing = false;
+              redirects.clear();
+              redirects.addAll(update.redirect());
+              redirectsInARow++;
+            }
+            // Down the tree now, not a tick later: a deep tree would take a tick a level.
+            tick();
+            return;
+          }
           synchronized (this) {
+            redirectsInARow = 0;
             subscribing = false;
             if (server == null || !server.nodeId().equals(chosen.nodeId())) {
               log.info("following server {} from log index {}", chosen.nodeId(), from);
@@ -198,11 +302,7 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
             lastHeardMillis = clock.millis();
             leaderKnownMillis = lastHeardMillis;
           }
-          try {
-            take(chosen.nodeId(), FollowWire.decodeUpdate(bytes));
-          } catch (HiveException e) {
-            log.warn("server {} sent an update this client cannot read: {}", chosen.nodeId(), e.getMessage());
-          }
+          take(chosen.nodeId(), update);
         });
   }
 
@@ -215,6 +315,11 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
    */
   private DiscoveredPeer moveToANewServer(List<DiscoveredPeer> known) {
     int before = serversWhenChosen;
+    if (!isServer(server, known)) {
+      // Following a relay: the servers' feeds were full, and stay so.
+      serversWhenChosen = known.size();
+      return null;
+    }
     if (known.size() <= before) {
       // Fewer servers (one died): remember it, so that clients move when it is back or replaced.
       serversWhenChosen = known.size();
@@ -228,8 +333,20 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
     return others.isEmpty() ? null : others.get(random.nextInt(others.size()));
   }
 
+  private static boolean isServer(DiscoveredPeer peer, List<DiscoveredPeer> servers) {
+    return peer != null && servers.stream().anyMatch(s -> s.nodeId().equals(peer.nodeId()));
+  }
+
   @Override
   public byte[] handle(String from, String topic, byte[] payload) {
+    if (topic.equals(ChangeFeed.SUBSCRIBE)) {
+      synchronized (this) {
+        if (index < 0 || relayLeader.isEmpty()) {
+          throw new UnavailableException("client " + host + " follows no healthy server to relay from; subscribe to a server");
+        }
+      }
+      return relay.handle(from, topic, payload);
+    }
     if (topic.equals(ChangeFeed.PUSH)) {
       Update update = FollowWire.decodeUpdate(payload);
       synchronized (this) {
@@ -247,7 +364,7 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
       }
       return new byte[0];
     }
-    throw new HiveException("a client takes " + ChangeFeed.PUSH + " and " + ChangeFeed.ANSWER + ", not " + topic);
+    throw new HiveException("a client takes " + ChangeFeed.SUBSCRIBE + ", " + ChangeFeed.PUSH + " and " + ChangeFeed.ANSWER + ", not " + topic);
   }
 
   /** Applies an update from {@code from}; returns the index this client is at after it. */
@@ -260,6 +377,9 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
       if (!leader.isEmpty()) {
         leaderKnownMillis = now;
       }
+      upstreamHops = update.hops();
+      relayHops = Math.min(upstreamHops + 1, FollowWire.MAX_HOPS);
+      relayLeader = upstreamHops < FollowWire.MAX_HOPS ? leader : "";
       updates++;
       bytesReceived += update.changes().stream().mapToLong(c -> c.commands().length).sum() + (update.isSnapshot() ? update.snapshot().length : 0);
       if (update.isSnapshot()) {
@@ -269,15 +389,18 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
         state = codec.decodeState(update.snapshot());
         index = update.index();
         snapshots++;
+        relay.reset(index, state);
       } else if (update.after() != index) {
         return index; // Not what follows this copy: the server sends again from the index acknowledged.
       } else {
         ClusterState next = state;
+        List<ClusterState> afterEach = new ArrayList<>(update.changes().size());
         try {
           for (Change change : update.changes()) {
             for (Request r : codec.decodeRequests(change.commands())) {
               next = StateMachine.apply(next, r.command());
             }
+            afterEach.add(next);
           }
         } catch (HiveException e) {
           // A change the server applied that this copy refuses: the copy is wrong. Start over from a snapshot.
@@ -290,6 +413,10 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
         }
         state = next;
         index = update.index();
+        for (int i = 0; i < afterEach.size(); i++) {
+          relay.relayed(update.changes().get(i), afterEach.get(i));
+        }
+        relay.committed(index, List.of(), state);
       }
       after = state;
       notifyAll();
@@ -394,10 +521,10 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
   }
 
   private synchronized DiscoveredPeer pickServer() {
-    if (server != null) {
+    List<DiscoveredPeer> known = servers.get();
+    if (isServer(server, known)) {
       return server;
     }
-    List<DiscoveredPeer> known = servers.get();
     return known.isEmpty() ? null : known.get(Math.floorMod(nextServer, known.size()));
   }
 

@@ -20,6 +20,8 @@ import java.util.List;
  * how a committed change reaches every client, not Raft. All clients subscribe and take their
  * snapshot first; then one change is committed a second, and the time until each client holds it
  * is recorded; when a change takes longer than a second to reach every client, the next waits for it.
+ * A server feeds so many clients itself ({@link ChangeFeed#SERVER_FOLLOWERS} unless told); the
+ * rest are redirected to clients that relay ({@link FollowedLog#RELAY_FOLLOWERS} each).
  */
 public final class FollowSimulation {
   static final Duration LATENCY = Duration.ofMillis(1);
@@ -40,11 +42,20 @@ public final class FollowSimulation {
    * @param bytesPerClientPerChange bytes each client took per change
    * @param busiestServerMessagesPerClientPerSecond messages the busiest server sent or handled, per client per second of the measured part
    * @param busiestServerBusyShare the share of the measured time the busiest server's processor was busy
+   * @param deepestHops the most relays between a server and a client
+   * @param busiestClientBusyShare the share of the measured time the busiest client's processor was busy (a relay's)
    */
   public record Result(int clients, int servers, int changes, double reachP50Ms, double reachP99Ms, double reachMaxMs, double messagesPerClientPerChange,
-      double bytesPerClientPerChange, double busiestServerMessagesPerClientPerSecond, double busiestServerBusyShare) {}
+      double bytesPerClientPerChange, double busiestServerMessagesPerClientPerSecond, double busiestServerBusyShare, int deepestHops,
+      double busiestClientBusyShare) {}
 
+  /** Simulates servers that feed up to {@link ChangeFeed#SERVER_FOLLOWERS} clients each, and clients that relay to the rest. */
   public static Result simulate(int clients, int servers, int changes) {
+    return simulate(clients, servers, changes, ChangeFeed.SERVER_FOLLOWERS);
+  }
+
+  /** @param serverFollowers clients a server feeds itself; {@code Integer.MAX_VALUE} has every client follow a server (no relays) */
+  public static Result simulate(int clients, int servers, int changes, int serverFollowers) {
     VirtualClock clock = new VirtualClock(Instant.parse("2026-01-01T00:00:00Z"));
     EventNetwork net = new EventNetwork(clock, LATENCY, PER_MESSAGE, PER_BYTE_NANOS);
     SimulatedConsensus log = new SimulatedConsensus();
@@ -56,7 +67,7 @@ public final class FollowSimulation {
     for (int s = 0; s < servers; s++) {
       String id = "server-" + s;
       Transport t = net.transport(id);
-      ChangeFeed feed = new ChangeFeed(t, log, clock, Runnable::run, Runnable::run);
+      ChangeFeed feed = new ChangeFeed(t, log, clock, Runnable::run, Runnable::run).capacity(serverFollowers);
       t.listen(id, 1, feed::handle);
       feeds.add(feed.start());
       serverPeers.add(new DiscoveredPeer(id, id, 1));
@@ -89,10 +100,12 @@ public final class FollowSimulation {
       repeat(net, tick * c / clients, tick, follower::tick);
     }
     net.runUntil(Duration.ofSeconds(10).toNanos());
+    int deepest = 0;
     for (FollowedLog f : followers) {
       if (f.index() != log.index()) {
         throw new AssertionError("a client did not subscribe and catch up within 10 s of virtual time: at " + f.index() + " of " + log.index());
       }
+      deepest = Math.max(deepest, f.hops());
     }
     long[][] before = counters(net, clients, servers);
     long measuredFrom = net.nanos();
@@ -123,9 +136,11 @@ public final class FollowSimulation {
     long[][] after = counters(net, clients, servers);
     long clientMessages = 0;
     long clientBytes = 0;
+    long busiestClientNanos = 0;
     for (int c = 0; c < clients; c++) {
       clientMessages += after[c][2] - before[c][2];
       clientBytes += after[c][3] - before[c][3];
+      busiestClientNanos = Math.max(busiestClientNanos, after[c][4] - before[c][4]);
     }
     long busiestMessages = 0;
     long busiestNanos = 0;
@@ -138,7 +153,7 @@ public final class FollowSimulation {
     reach.sort(null);
     return new Result(clients, servers, changes, reach.get(reach.size() / 2) / 1e6, reach.get((int) (reach.size() * 0.99)) / 1e6, maxReach / 1e6,
         clientMessages / (double) clients / changes, clientBytes / (double) clients / changes, busiestMessages / (double) clients / seconds,
-        busiestNanos / 1e9 / seconds);
+        busiestNanos / 1e9 / seconds, deepest, busiestClientNanos / 1e9 / seconds);
   }
 
   static void repeat(EventNetwork net, long first, long every, Runnable action) {

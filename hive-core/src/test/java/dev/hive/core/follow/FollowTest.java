@@ -172,5 +172,18 @@ class FollowTest {
     badPort[badPort.length - 1] = 0;
     assertThatThrownBy(() -> FollowWire.decodeSubscribe(badPort)).hasMessageContaining("port 0");
     assertThatThrownBy(() -> client.handle("s1", "hive.follow.other", new byte[0])).hasMessageContaining("not hive.follow.other");
+    byte[] redirect = FollowWire.encode(FollowWire.Update.redirect(7, "l", 0, List.of(new DiscoveredPeer("c4", "10.0.0.4", 7946))));
+    assertThat(FollowWire.decodeUpdate(redirect).redirect()).containsExactly(new DiscoveredPeer("c4", "10.0.0.4", 7946));
+    byte[] tooDeep = FollowWire.encode(new FollowWire.Update(3, 5, "l", FollowWire.MAX_HOPS + 1, List.of(), null, List.of()));
+    assertThatThrownBy(() -> FollowWire.decodeUpdate(tooDeep)).hasMessageContaining("relays away from a server; at most " + FollowWire.MAX_HOPS);
+    byte[] unknownKind = update.clone();
+    unknownKind[1] = 7;
+    assertThatThrownBy(() -> FollowWire.decodeUpdate(unknownKind)).hasMessageContaining("update kind 7");
+    byte[] noRelays = redirect.clone();
+    noRelays[redirect.length - (2 + "c4".length()) - (2 + "10.0.0.4".length()) - 4 - 1] = 0;
+    assertThatThrownBy(() -> FollowWire.decodeUpdate(noRelays)).hasMessageContaining("a redirect to 0 relays");
+    FollowedLog following = new FollowedLog(network.transport("c2"), "10.0.0.3", 7946, List::of, Clock.systemUTC(), Duration.ofSeconds(3));
+    assertThatThrownBy(() -> following.handle("c9", ChangeFeed.SUBSCRIBE, FollowWire.encode(new FollowWire.Subscribe(-1, "10.0.0.9", 7946))))
+        .hasMessageContaining("no healthy server to relay from");
   }
 }
