@@ -79,12 +79,16 @@ public final class ClusterOps {
 
   /** Returns the name of the node that leads, as {@code d} sees it. */
   public static String leaderName(DaemonProcess d) throws IOException {
+    return roles(d).entrySet().stream().filter(e -> e.getValue().equals("LEADER")).map(Map.Entry::getKey).findFirst().orElse(null);
+  }
+
+  /** Each node's role (LEADER, SERVER or CLIENT) by node name, as {@code d} lists them. */
+  public static Map<String, String> roles(DaemonProcess d) throws IOException {
+    Map<String, String> roles = new java.util.TreeMap<>();
     for (JsonNode n : d.getJson("/api/v1/nodes")) {
-      if (n.path("role").asText().equals("LEADER")) {
-        return n.path("name").asText();
-      }
+      roles.put(n.path("name").asText(), n.path("role").asText());
     }
-    return null;
+    return roles;
   }
 
   /** Kills a node as a machine dies: SIGKILL to its agent and to every workload it started. */

@@ -16,8 +16,9 @@ import java.util.UUID;
  * replicas the way a machine dies (agent and workloads, SIGKILL), timing until six replicas are
  * HEALTHY again on the survivors, and checking the cluster never lists more than six. The killed
  * node is restarted on its data dir before the next round. All at the daemon's defaults.
+ * {@code client} starts five daemons instead (three servers and two clients) and kills a client.
  *
- * <pre>java -cp examples/target/hive.jar dev.hive.examples.harness.HealHarness [rounds] [member|leader]</pre>
+ * <pre>java -cp examples/target/hive.jar dev.hive.examples.harness.HealHarness [rounds] [member|leader|client]</pre>
  */
 public final class HealHarness {
   private static final int REPLICAS = 6;
@@ -26,12 +27,17 @@ public final class HealHarness {
 
   public static void main(String[] args) throws Exception {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-    boolean killLeader = args.length > 1 && args[1].equals("leader");
+    String kind = args.length > 1 ? args[1] : "member";
+    if (!List.of("member", "leader", "client").contains(kind)) {
+      throw new IllegalArgumentException("the node to kill is member, leader or client, not " + kind);
+    }
+    int nodes = kind.equals("client") ? 5 : 3;
+    String victimRole = kind.equals("member") ? "SERVER" : kind.equals("leader") ? "LEADER" : "CLIENT";
     Path dir = Files.createTempDirectory("hive-heal-");
     String mark = "HEAL_MARK=" + UUID.randomUUID();
     List<DaemonProcess> daemons = new ArrayList<>();
     try {
-      ClusterOps.formCluster(dir, 3, daemons);
+      ClusterOps.formCluster(dir, nodes, daemons);
       Map<String, String> idOf = new HashMap<>();
       for (DaemonProcess d : daemons) {
         idOf.put(d.dataDir.getFileName().toString(), ClusterOps.nodeId(d));
@@ -45,19 +51,18 @@ public final class HealHarness {
       long[] heal = new long[rounds];
       int mostListed = 0;
       for (int round = 0; round < rounds; round++) {
-        String leader = ClusterOps.leaderName(daemons.get(0));
+        Map<String, String> roles = ClusterOps.roles(daemons.get(0));
         Map<String, Integer> perNode = ClusterOps.perNode(ClusterOps.instances(daemons.get(0)), "web", true);
         DaemonProcess victim = null;
         for (DaemonProcess d : daemons) {
           String name = d.dataDir.getFileName().toString();
-          boolean isLeader = name.equals(leader);
-          if (isLeader == killLeader && perNode.getOrDefault(idOf.get(name), 0) > 0) {
+          if (victimRole.equals(roles.get(name)) && perNode.getOrDefault(idOf.get(name), 0) > 0) {
             victim = d;
             break;
           }
         }
         if (victim == null) {
-          throw new IllegalStateException("no " + (killLeader ? "leader" : "member") + " holds replicas: " + perNode);
+          throw new IllegalStateException("no " + kind + " holds replicas: " + perNode + ", roles " + roles);
         }
         String victimId = idOf.get(victim.dataDir.getFileName().toString());
         int lost = perNode.get(victimId);
@@ -68,14 +73,14 @@ public final class HealHarness {
         mostListed = Math.max(mostListed, awaitHealthy(watcher, victimId, 60_000));
         heal[round] = (System.nanoTime() - killed) / 1_000_000;
         System.out.printf("round %d: killed %s (%s, %d replicas) -> %d replicas healthy on the survivors after %d ms%n", round + 1,
-            victim.dataDir.getFileName(), killLeader ? "leader" : "member", lost, REPLICAS, heal[round]);
+            victim.dataDir.getFileName(), kind, lost, REPLICAS, heal[round]);
         victim.start();
-        ClusterOps.awaitAlive(watcher, 3, 60_000);
+        ClusterOps.awaitAlive(watcher, nodes, 60_000);
       }
       long[] sorted = heal.clone();
       Arrays.sort(sorted);
       System.out.printf("node killed -> replacements healthy (%s): median %d ms, max %d ms over %d rounds (target 5000 ms); most replicas listed at once: %d%n",
-          killLeader ? "leader" : "member", sorted[sorted.length / 2], sorted[sorted.length - 1], rounds, mostListed);
+          kind, sorted[sorted.length / 2], sorted[sorted.length - 1], rounds, mostListed);
     } finally {
       for (DaemonProcess d : daemons) {
         d.close();

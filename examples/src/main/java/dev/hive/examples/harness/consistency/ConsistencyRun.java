@@ -130,10 +130,10 @@ public final class ConsistencyRun {
     };
   }
 
-  private void client(int process, AtomicBoolean stop, long seed) {
+  private void client(int process, AtomicBoolean stop, long seed, List<Integer> targets) {
     Random r = new Random(seed);
     while (!stop.get()) {
-      int host = 1 + r.nextInt(cluster.size());
+      int host = targets.get(r.nextInt(targets.size()));
       String app = "c" + r.nextInt(APPS);
       int dice = r.nextInt(10);
       Kind kind = dice < 3 ? Kind.READ : dice < 5 ? Kind.DEPLOY : dice < 9 ? Kind.SCALE : Kind.DELETE;
@@ -156,7 +156,7 @@ public final class ConsistencyRun {
       Outcome outcome = outcomeOf(a);
       if (outcome == Outcome.UNKNOWN) {
         // Retried once with the same id through another node, as a client would: it must not apply twice.
-        int other = 1 + (host % cluster.size());
+        int other = targets.size() > 1 ? targets.get((targets.indexOf(host) + 1) % targets.size()) : 1 + (host % cluster.size());
         Answer again = write(other, kind, app, value, id);
         retried.add(id);
         a = again;
@@ -170,10 +170,11 @@ public final class ConsistencyRun {
   public Report run() throws Exception {
     AtomicBoolean stop = new AtomicBoolean();
     List<Thread> threads = new ArrayList<>();
+    List<Integer> targets = targets();
     for (int c = 0; c < clients; c++) {
       int process = c;
       long seed = random.nextLong();
-      Thread t = new Thread(() -> client(process, stop, seed), "checker-client-" + c);
+      Thread t = new Thread(() -> client(process, stop, seed, targets), "checker-client-" + c);
       t.start();
       threads.add(t);
     }
@@ -271,6 +272,53 @@ public final class ConsistencyRun {
       faults.add(fault);
     }
     log.accept(line);
+  }
+
+  /** Set to true, the workload talks only to the nodes that are clients (not servers) when the run starts. */
+  public static final String THROUGH_CLIENTS_PROPERTY = "hive.consistency.throughClients";
+
+  /** The hosts the workload talks to: every host, or with {@link #THROUGH_CLIENTS_PROPERTY} those whose node is a client. */
+  private List<Integer> targets() {
+    List<Integer> all = new ArrayList<>();
+    for (int h = 1; h <= cluster.size(); h++) {
+      all.add(h);
+    }
+    if (!Boolean.getBoolean(THROUGH_CLIENTS_PROPERTY)) {
+      return all;
+    }
+    // Nodes that join together start as clients and are made servers one by one: wait for three.
+    int wanted = cluster.size() - 3;
+    if (wanted < 1) {
+      throw new IllegalStateException("-D" + THROUGH_CLIENTS_PROPERTY + "=true needs more than 3 nodes (3 are servers), not " + cluster.size());
+    }
+    List<Integer> clientHosts = new ArrayList<>();
+    long giveUp = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (clientHosts.size() != wanted) {
+      if (System.nanoTime() > giveUp) {
+        throw new IllegalStateException("the cluster did not settle on 3 servers and " + wanted + " clients within 60 s: clients " + clientHosts);
+      }
+      clientHosts.clear();
+      Answer a = call(1 + (int) (System.nanoTime() % cluster.size()), "GET", "/api/v1/nodes", null, null);
+      if (a.status() == 200) {
+        for (JsonNode node : a.body()) {
+          String name = node.path("name").asText();
+          if (node.path("role").asText().equals("CLIENT") && name.startsWith("h")) {
+            clientHosts.add(Integer.parseInt(name.substring(1)));
+          }
+        }
+      }
+      if (clientHosts.size() != wanted) {
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while waiting for the roles", e);
+        }
+      }
+    }
+    java.util.Collections.sort(clientHosts);
+    log.accept("the workload talks to the clients " + clientHosts.stream().map(h -> "h" + h).toList());
+    return clientHosts;
   }
 
   /** The host whose node leads, as the first host that answers says; host 1 if none knows. */
