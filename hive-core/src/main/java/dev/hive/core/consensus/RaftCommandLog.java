@@ -107,10 +107,9 @@ public final class RaftCommandLog implements CommandLog {
   private final Duration writeTimeout;
   private RaftClient client;
   /**
-   * Asks this node's own server for read indexes; apart from {@link #client}, whose connection to
-   * a server is closed (gracefully: it waits for the calls on it) when that server turns out not
-   * to lead. A read index held up by a dead leader (3 s) on the writes' connection held the next
-   * write that long.
+   * Asks for read indexes; apart from {@link #client}, whose connection to a server is closed
+   * (gracefully: it waits for the calls on it) when that server turns out not to lead. A read
+   * index held up by a dead leader (3 s) on the writes' connection held the next write that long.
    */
   private RaftClient readClient;
   /** Nodes waiting to be added, guarded by itself; {@link #addApplier} adds them in batches. */
@@ -1067,13 +1066,14 @@ public final class RaftCommandLog implements CommandLog {
   }
 
   /**
-   * Asks this node's own server for the leader's read index, which it asks the leader for, on the
-   * reads' own client: a read a follower held for a dead leader (the server's 3 s) once held the
-   * writes behind it, and a write taken just after a leader died applied 6.4 s after the next one
-   * was elected.
+   * Asks the leader for its read index (its applied index once it has confirmed that it leads),
+   * on the reads' own client: a read held for a dead leader once held the writes behind it, and
+   * a write taken just after a leader died applied 6.4 s after the next one was elected. The
+   * leader is asked, not this node's server: a follower's linearizable read answered with its
+   * own applied index, one below what the leader had applied (ServersAndClientsIT).
    */
   private CompletableFuture<RaftClientReply> askReadIndex() {
-    return readClient().async().sendReadOnlyUnordered(Message.valueOf("read-index"), RaftPeerId.valueOf(nodeId));
+    return readClient().async().sendReadOnlyUnordered(Message.valueOf("read-index"));
   }
 
   /** Learns the leader's applied index (a read index the leader confirms), without waiting for it. */
