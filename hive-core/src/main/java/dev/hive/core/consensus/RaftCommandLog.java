@@ -1070,9 +1070,7 @@ public final class RaftCommandLog implements CommandLog {
   /**
    * Asks the leader for its read index (its applied index once it has confirmed that it leads),
    * on the reads' own client: a read held for a dead leader once held the writes behind it, and
-   * a write taken just after a leader died applied 6.4 s after the next one was elected. The
-   * leader is asked, not this node's server: a follower's linearizable read answered with its
-   * own applied index, one below what the leader had applied (ServersAndClientsIT).
+   * a write taken just after a leader died applied 6.4 s after the next one was elected.
    */
   private CompletableFuture<RaftClientReply> askReadIndex() {
     return readClient().async().sendReadOnlyUnordered(Message.valueOf("read-index"));

@@ -43,10 +43,7 @@ final class ApiRoutes {
     api.route("GET", "/api/v1/node", r -> ok(nodeInfo()));
     api.route("GET", "/api/v1/nodes/{id}", r -> ok(nodeInfo(r.params().get("id"))));
     api.route("POST", "/api/v1/nodes/{id}/drain", "admin", this::drain);
-    api.route("GET", "/api/v1/apps", r -> {
-      consistent(r);
-      return ok(apps());
-    });
+    api.route("GET", "/api/v1/apps", r -> ok(apps()));
     api.route("POST", "/api/v1/apps", this::deploy);
     api.route("POST", "/api/v1/apply", r -> apply(r, KubernetesManifests.Accept.ANY));
     for (String prefix : List.of("/v1", "/api/v1")) {
@@ -54,10 +51,7 @@ final class ApiRoutes {
       api.route("POST", prefix + "/workloads/stateless", r -> apply(r, KubernetesManifests.Accept.STATELESS));
       api.route("POST", prefix + "/workloads/stateful", r -> apply(r, KubernetesManifests.Accept.STATEFUL));
     }
-    api.route("GET", "/api/v1/apps/{name}", r -> {
-      consistent(r);
-      return ok(app(cluster.apps().require(r.params().get("name"))));
-    });
+    api.route("GET", "/api/v1/apps/{name}", r -> ok(app(cluster.apps().require(r.params().get("name")))));
     api.route("DELETE", "/api/v1/apps/{name}", this::delete);
     api.route("POST", "/api/v1/apps/{name}/scale", this::scale);
     api.route("POST", "/api/v1/apps/{name}/restart", r -> ok(app(cluster.apps().require(r.params().get("name")).restart())));
@@ -205,17 +199,6 @@ final class ApiRoutes {
     ArrayNode report = o.putArray("hosts");
     results.forEach((host, result) -> report.addObject().put("host", host).put("result", result));
     return ok(o);
-  }
-
-  /** With {@code ?consistent=true}, the read waits until this node holds every write committed before it (a linearizable read). */
-  private void consistent(Request r) {
-    String consistent = r.query().getOrDefault("consistent", "false");
-    if (!consistent.equals("true") && !consistent.equals("false")) {
-      throw new InvalidSpecException("consistent", "'" + consistent + "' is not true or false");
-    }
-    if (consistent.equals("true")) {
-      cluster.awaitCurrentState();
-    }
   }
 
   private ObjectNode commandStatus(String id) {

@@ -330,17 +330,31 @@ public final class ApiServer implements AutoCloseable {
       if (requestId != null) {
         replyHeaders.put(IDEMPOTENCY_KEY, requestId);
       }
+      Map<String, String> query = query(in.rawQuery());
       if (method.equals("GET")) {
+        if (consistentRead(query)) {
+          cluster.awaitCurrentState();
+        }
         // As Consul's X-Consul-Index: the log index the answer's state reflects, taken before the
-        // read, so that the state read is at least this new (a client's copy may trail the leader's).
+        // read, so that the state read is at least this new (a client's copy may trail the
+        // leader's), and after a consistent read's wait, which may move it on.
         replyHeaders.put(STATE_INDEX, Long.toString(cluster.stateIndex()));
       }
-      return route.handler().handle(new Request(method, path, params, query(in.rawQuery()), body, contentType == null ? "" : contentType, requestId));
+      return route.handler().handle(new Request(method, path, params, query, body, contentType == null ? "" : contentType, requestId));
     }
     if (pathMatched) {
       return error(405, method + " is not allowed on " + path, null);
     }
     return error(404, "no such endpoint: " + method + " " + path + "; the API lives under /api/v1", null);
+  }
+
+  /** With {@code ?consistent=true}, a read waits until this node holds every write committed before it (a linearizable read). */
+  private static boolean consistentRead(Map<String, String> query) {
+    String consistent = query.getOrDefault("consistent", "false");
+    if (!consistent.equals("true") && !consistent.equals("false")) {
+      throw new InvalidSpecException("consistent", "'" + consistent + "' is not true or false");
+    }
+    return consistent.equals("true");
   }
 
   private static Map<String, String> query(String raw) {
