@@ -33,6 +33,8 @@ final class ServerKeeping {
   static final Duration SERVER_PROMISE = Duration.ofSeconds(60);
   /** How long a new server follows the log as a listener before it replaces a dead one, as Consul autopilot's stabilization time. */
   static final Duration STABILIZATION = Duration.ofSeconds(10);
+  /** How long a server may go without answering the leader's appends before a dead one (to membership) is replaced. */
+  static final Duration SERVER_SILENCE = Duration.ofSeconds(5);
   /** How long the leader waits for a node it asked to change role before it asks again, or another. */
   static final Duration PROMOTION_PATIENCE = Duration.ofSeconds(60);
   /** How long a listener stays in a group that has all its servers before it is made a client. */
@@ -136,8 +138,11 @@ final class ServerKeeping {
     // One change per round: Ratis refuses to change a majority of voters at once.
     boolean changed = !gone.isEmpty();
     List<RaftCommandLog.Peer> newVoters = new ArrayList<>(voters);
+    // Dead to membership and silent to the log: a server too busy to answer probes in time
+    // still answers appends, and replacing it moved the servers three times while 100 nodes formed.
+    java.util.Set<String> answering = raft.answeredWithin(SERVER_SILENCE);
     RaftCommandLog.Peer dead = voters.stream().filter(p -> !p.id().equals(node.nodeId) && byId.containsKey(p.id())
-        && byId.get(p.id()).state() == NodeState.DEAD).findFirst().orElse(null);
+        && byId.get(p.id()).state() == NodeState.DEAD && !answering.contains(p.id())).findFirst().orElse(null);
     boolean needsServer = dead != null || newVoters.size() < targetServers;
     // A growing group takes a listener at once; one that replaces a dead server must first have
     // followed the log for the stabilization time, so that a flapping node never holds a vote.

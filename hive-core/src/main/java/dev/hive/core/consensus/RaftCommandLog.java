@@ -494,6 +494,24 @@ public final class RaftCommandLog implements CommandLog {
     return division().getInfo().isLeader();
   }
 
+  /**
+   * On the leader: the other peers that answered its appends within {@code within}; on any other
+   * node, none. Membership may hold a busy node dead while it still answers the log, and a server
+   * is lost only when the log no longer reaches it either.
+   */
+  public Set<String> answeredWithin(Duration within) {
+    Set<String> answered = new java.util.HashSet<>();
+    org.apache.ratis.proto.RaftProtos.RoleInfoProto role = division().getInfo().getRoleInfoProto();
+    if (role.hasLeaderInfo()) {
+      for (org.apache.ratis.proto.RaftProtos.ServerRpcProto follower : role.getLeaderInfo().getFollowerInfoList()) {
+        if (follower.getLastRpcElapsedTimeMs() <= within.toMillis()) {
+          answered.add(follower.getId().getId().toStringUtf8());
+        }
+      }
+    }
+    return answered;
+  }
+
   /** Returns the leader's id, if one is known. */
   public String leaderId() {
     RaftPeerId leader = division().getInfo().getLeaderId();

@@ -171,6 +171,18 @@ class RaftCommandLogTest {
     assertThat(tookMs).as("ms from the new leader's election until the follower's write applied").isLessThan(2500);
   }
 
+  /** What the leader hears from its followers tells a busy server (which answers the log) from a lost one. */
+  @Test
+  void theLeaderKnowsWhichFollowersAnswerItsAppends() throws Exception {
+    List<RaftCommandLog> nodes = threeVoters();
+    RaftCommandLog a = nodes.get(0);
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.answeredWithin(Duration.ofSeconds(2)).equals(java.util.Set.of("b", "c")));
+    assertThat(nodes.get(1).answeredWithin(Duration.ofSeconds(2))).as("a follower answers for no one").isEmpty();
+    nodes.get(2).close();
+    logs.remove(nodes.get(2));
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.answeredWithin(Duration.ofSeconds(2)).equals(java.util.Set.of("b")));
+  }
+
   /** Three voters, a the leader. */
   private List<RaftCommandLog> threeVoters() throws Exception {
     String aAddress = "127.0.0.1:" + freePort();
