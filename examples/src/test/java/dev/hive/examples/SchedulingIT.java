@@ -21,8 +21,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Placement and self-healing across three daemons started from hive.jar: replicas spread 2/2/2,
- * a node killed the way a machine dies (agent and workloads), its replicas cloned back on the
+ * Placement and self-healing across three daemons started from hive.jar, one server and two
+ * clients, so that the clients' copies and batched reports carry it: replicas spread 2/2/2, a
+ * client killed the way a machine dies (agent and workloads), its replicas cloned back on the
  * survivors with the count exact; a stateful app whose lost ordinal comes back under its name
  * while the others stay up; a drain that moves one slot at a time; an app that fits nowhere
  * stays pending with its reason.
@@ -63,8 +64,11 @@ class SchedulingIT {
   @Test
   void replicasSpreadHealBackExactlyAndStatefulOrdinalsKeepTheirNamesAndQuorum() throws Exception {
     Files.createDirectories(dir);
-    ClusterOps.formCluster(dir, 3, daemons, "--label", "zone=a");
-    DaemonProcess entry = daemons.get(0);
+    ClusterOps.formCluster(dir, 3, daemons, "--label", "zone=a", "--servers", "1");
+    await().atMost(PATIENCE).ignoreExceptions()
+        .until(() -> ClusterOps.roles(daemons.get(0)).equals(Map.of("n1", "LEADER", "n2", "CLIENT", "n3", "CLIENT")));
+    // Writes and reads through a client, which asks the server and reads its own copy.
+    DaemonProcess entry = daemons.get(1);
     Map<String, String> idOf = new HashMap<>();
     for (DaemonProcess d : daemons) {
       idOf.put(nameOf(d), ClusterOps.nodeId(d));
@@ -82,14 +86,15 @@ class SchedulingIT {
     healthyInstances(entry, "db").forEach(i -> dbNodes.put(i.path("id").asText(), i.path("node").asText()));
     assertThat(dbNodes).containsOnlyKeys("db-0", "db-1", "db-2");
 
-    // Kill the node that runs db-1, leader or not (the heal harness times both cases).
-    String victimId = dbNodes.get("db-1");
-    DaemonProcess victim = daemons.stream().filter(d -> idOf.get(nameOf(d)).equals(victimId)).findFirst().orElseThrow();
-    DaemonProcess survivor = daemons.stream().filter(d -> d != victim).findFirst().orElseThrow();
+    // Kill the other client and the db ordinal it runs (the heal harness times a server's death too).
+    DaemonProcess victim = daemons.get(2);
+    String victimId = idOf.get(nameOf(victim));
+    String lost = dbNodes.entrySet().stream().filter(e -> e.getValue().equals(victimId)).findFirst().orElseThrow().getKey();
+    DaemonProcess survivor = entry;
     JsonNode before = ClusterOps.instances(survivor);
     Map<String, Long> stablePids = new HashMap<>();
     for (JsonNode i : before) {
-      if (i.path("app").asText().equals("db") && !i.path("id").asText().equals("db-1")) {
+      if (i.path("app").asText().equals("db") && !i.path("id").asText().equals(lost)) {
         stablePids.put(i.path("id").asText(), i.path("pid").asLong());
       }
     }
@@ -100,7 +105,7 @@ class SchedulingIT {
       long webListed = 0;
       for (JsonNode i : now) {
         webListed += i.path("app").asText().equals("web") ? 1 : 0;
-        // db-0 and db-2 stay up throughout: the node's death is no reason for Hive to touch them.
+        // The other ordinals stay up throughout: the node's death is no reason for Hive to touch them.
         if (stablePids.containsKey(i.path("id").asText())) {
           assertThat(i.path("pid").asLong()).as("%s kept its process", i.path("id").asText()).isEqualTo(stablePids.get(i.path("id").asText()));
         }
@@ -112,21 +117,22 @@ class SchedulingIT {
     JsonNode healed = ClusterOps.instances(survivor);
     assertThat(ClusterOps.perNode(healed, "web", true)).doesNotContainKey(victimId);
     assertThat(ClusterOps.perNode(healed, "web", true).values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(6);
-    JsonNode db1 = null;
+    JsonNode back = null;
     for (JsonNode i : healed) {
-      if (i.path("id").asText().equals("db-1")) {
-        db1 = i;
+      if (i.path("id").asText().equals(lost)) {
+        back = i;
       }
     }
-    assertThat(db1).isNotNull();
-    assertThat(db1.path("node").asText()).isNotEqualTo(victimId);
+    assertThat(back).as(lost + " back under its name").isNotNull();
+    assertThat(back.path("node").asText()).isNotEqualTo(victimId);
     // Live processes carrying the test's marker: exactly the 9 listed, none left over.
     assertThat(DaemonProcess.livePidsWithEnv(mark)).hasSize(9);
 
-    // A drain moves everything off a live node, one slot at a time; the stateful app never has two ordinals down.
+    // A drain moves everything off the server, one slot at a time, to the clients; the stateful
+    // app never has two ordinals down.
     victim.start();
     ClusterOps.awaitAlive(survivor, 3, 60_000);
-    DaemonProcess drained = daemons.stream().filter(d -> d != victim && d != survivor).findFirst().orElse(survivor);
+    DaemonProcess drained = daemons.get(0);
     String drainedId = idOf.get(nameOf(drained));
     CliResult drain = survivor.cli("node", "drain", "--node", nameOf(drained));
     assertThat(drain.code()).as(drain.err()).isZero();

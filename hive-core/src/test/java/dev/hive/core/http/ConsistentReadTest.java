@@ -59,7 +59,7 @@ class ConsistentReadTest {
       // client a moment after its server: a read that comes at once may find their state behind.
       int write = 0;
       long lastWritten = 0;
-      for (int round = 0; round < 5; round++) {
+      for (int round = 0; round < 2; round++) {
         for (Cluster writer : nodes) {
           for (Cluster reader : nodes) {
             String requestId = "write-" + ++write;
