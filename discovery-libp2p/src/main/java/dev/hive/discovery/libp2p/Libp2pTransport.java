@@ -360,8 +360,13 @@ final class Libp2pTransport implements Transport {
       if (cached.isPresent()) {
         return cached.get();
       }
-      String address = InetAddress.getByName(target.host()).getHostAddress();
-      Connection connection = node.host.dial(null, List.of(Multiaddr.tcp(address, target.port())), timeout);
+      Multiaddr address = Multiaddr.tcp(InetAddress.getByName(target.host()).getHostAddress(), target.port());
+      // Half the time the node asked for has dialed this one already (its own request, gossip,
+      // the DHT): use that connection rather than make a second one with its own handshake.
+      Connection connection = node.host.connectionListeningOn(address).orElse(null);
+      if (connection == null) {
+        connection = node.host.dial(null, List.of(address), timeout);
+      }
       peerAt.put(key, connection.remotePeer());
       return connection;
     }

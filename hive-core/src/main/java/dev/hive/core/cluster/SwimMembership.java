@@ -41,6 +41,8 @@ public final class SwimMembership {
   public static final String PING = "swim.ping";
   public static final String PING_REQ = "swim.ping-req";
   public static final String SYNC = "swim.sync";
+  /** Seeds synced with at random each interval while this node knows no live member. */
+  static final int RETRIED_SEEDS = 2;
 
   /**
    * Tunables; {@link #DEFAULTS} detect a dead node in a small cluster in about 2 s (FailoverHarness
@@ -87,6 +89,8 @@ public final class SwimMembership {
   private final Map<String, Broadcast> broadcasts = new LinkedHashMap<>();
   private final List<String> probeOrder = new ArrayList<>();
   private final List<DiscoveredPeer> seeds = new ArrayList<>();
+  /** Seeds not synced with yet: each is tried once at the next sync, then at random. */
+  private final List<DiscoveredPeer> untriedSeeds = new ArrayList<>();
   private final AtomicLong seq = new AtomicLong();
   private final AtomicLong sent = new AtomicLong();
   private int probeIndex;
@@ -163,14 +167,27 @@ public final class SwimMembership {
     return this::handle;
   }
 
-  /** Adds addresses to sync with until this node has heard of others (a seed list, a discovery). */
+  /**
+   * Adds addresses to sync with until this node has heard of others (a seed list, a discovery).
+   * Syncs at once only for a peer that is not a member yet: a discovery reports every member it
+   * hears, and a full sync for each one cost 50 nodes 2,450 syncs of the whole list.
+   */
   public synchronized void addSeeds(List<DiscoveredPeer> peers) {
+    boolean news = false;
     for (DiscoveredPeer p : peers) {
-      if (!p.nodeId().equals(selfId) && !seeds.contains(p)) {
-        seeds.add(p);
+      if (p.nodeId().equals(selfId)) {
+        continue;
       }
+      if (!seeds.contains(p)) {
+        seeds.add(p);
+        untriedSeeds.add(p);
+      }
+      Member known = members.get(p.nodeId());
+      news |= known == null || known.state() == NodeState.DEAD || known.state() == NodeState.LEFT;
     }
-    nextSyncAt = clock.millis();
+    if (news) {
+      nextSyncAt = clock.millis();
+    }
   }
 
   /** Returns every member this node knows, itself included, by id. */
@@ -311,13 +328,22 @@ public final class SwimMembership {
         List<DiscoveredPeer> syncTargets = new ArrayList<>();
         List<Member> others = liveOthers();
         if (others.isEmpty()) {
-          syncTargets.addAll(seeds);
+          // Every new seed once, then two at random: a node that has found 49 peers through a
+          // discovery and syncs with all of them every interval multiplies a slow start.
+          syncTargets.addAll(untriedSeeds);
+          untriedSeeds.clear();
+          List<DiscoveredPeer> tried = new ArrayList<>(seeds);
+          tried.removeAll(syncTargets);
+          java.util.Collections.shuffle(tried, random);
+          syncTargets.addAll(tried.subList(0, Math.min(RETRIED_SEEDS, tried.size())));
         } else {
           syncTargets.add(others.get(random.nextInt(others.size())).peer());
         }
         byte[] state = encodeSync();
+        // A full sync may take longer than a probe, and a late answer is still news.
+        Duration syncTimeout = Duration.ofMillis(Math.max(scaled(settings.protocolPeriod()), settings.syncInterval().toMillis()));
         for (DiscoveredPeer target : syncTargets) {
-          sends.add(() -> send(target, SYNC, state).thenAccept(this::mergeSync));
+          sends.add(() -> send(target, SYNC, state, syncTimeout).thenAccept(this::mergeSync));
         }
       }
     }
@@ -383,13 +409,17 @@ public final class SwimMembership {
   }
 
   private CompletableFuture<byte[]> send(DiscoveredPeer target, String topic, byte[] payload) {
-    sent.incrementAndGet();
     long timeout;
     synchronized (this) {
       timeout = scaled(settings.protocolPeriod());
     }
+    return send(target, topic, payload, Duration.ofMillis(timeout));
+  }
+
+  private CompletableFuture<byte[]> send(DiscoveredPeer target, String topic, byte[] payload, Duration timeout) {
+    sent.incrementAndGet();
     try {
-      return transport.request(target, topic, payload, Duration.ofMillis(timeout));
+      return transport.request(target, topic, payload, timeout);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hive.api.InvalidSpecException;
+import dev.hive.api.NodeState;
 import dev.hive.core.reconcile.InstanceRecord;
 import dev.hive.core.reconcile.Reconciler;
 import dev.hive.core.state.AppRecord;
@@ -20,7 +21,6 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -135,16 +135,28 @@ public final class ServiceCatalog {
   }
 
   /**
-   * Drops what other nodes published when they are gone (membership holds them DEAD or LEFT) or
-   * have not refreshed it for {@code maxAge}.
+   * Drops what other nodes published when membership holds them DEAD or LEFT, or does not list
+   * them and they have not pushed for {@code unlistedMaxAge} (a push can come before membership
+   * lists its sender). A listed, live node's endpoints stay however long ago they came: it pushes
+   * only when they change, and membership, not a refresh, says whether it is alive.
    */
-  public void forget(Predicate<String> gone, Duration maxAge) {
-    long oldest = clock.millis() - maxAge.toMillis();
-    boolean removed = byNode.entrySet().removeIf(e -> !e.getKey().equals(nodeId)
-        && (gone.test(e.getKey()) || e.getValue().receivedAtMillis() < oldest));
+  public void forget(Map<String, NodeState> members, Duration unlistedMaxAge) {
+    long oldest = clock.millis() - unlistedMaxAge.toMillis();
+    boolean removed = byNode.entrySet().removeIf(e -> {
+      if (e.getKey().equals(nodeId)) {
+        return false;
+      }
+      NodeState state = members.get(e.getKey());
+      return state == null ? e.getValue().receivedAtMillis() < oldest : state == NodeState.DEAD || state == NodeState.LEFT;
+    });
     if (removed) {
       changed();
     }
+  }
+
+  /** Returns the version of this node's endpoints: it grows with every change. */
+  public synchronized long localVersion() {
+    return localVersion;
   }
 
   /** Returns the endpoints of {@code service} across the cluster, ordered by instance. */

@@ -36,15 +36,17 @@ public final class ServiceDiscovery implements AutoCloseable {
   private final String domain;
   private final String proxyAddress;
   private final Duration syncInterval;
+  private final EndpointPushes pushes;
   private volatile ClusterNode clusterNode;
 
-  private ServiceDiscovery(ServiceCatalog catalog, ServiceProxy proxy, ServiceDns dns, String domain, String proxyAddress, Duration syncInterval) {
+  private ServiceDiscovery(String nodeId, ServiceCatalog catalog, ServiceProxy proxy, ServiceDns dns, String domain, String proxyAddress, Duration syncInterval) {
     this.catalog = catalog;
     this.proxyAddress = proxyAddress;
     this.proxy = proxy;
     this.dns = dns;
     this.domain = domain;
     this.syncInterval = syncInterval;
+    this.pushes = new EndpointPushes(nodeId);
   }
 
   /**
@@ -77,7 +79,7 @@ public final class ServiceDiscovery implements AutoCloseable {
         throw e;
       }
     }
-    return new ServiceDiscovery(catalog, proxy, dns, domain, proxyAddress, settings.duration("hive.services.sync-interval", Duration.ofSeconds(2)));
+    return new ServiceDiscovery(nodeId, catalog, proxy, dns, domain, proxyAddress, settings.duration("hive.services.sync-interval", Duration.ofSeconds(2)));
   }
 
   /** Joins the cluster's exchange of endpoints. */
@@ -101,7 +103,10 @@ public final class ServiceDiscovery implements AutoCloseable {
     }
   }
 
-  /** Every sync interval: push to every live member (one that joined, or missed a push), forget the gone. */
+  /**
+   * Every sync interval: forget the gone, and push to the live members that have not taken this
+   * node's current endpoints (one that joined, came back, or missed a push).
+   */
   public void sync() {
     ClusterNode node = clusterNode;
     if (node == null) {
@@ -109,10 +114,7 @@ public final class ServiceDiscovery implements AutoCloseable {
     }
     java.util.Map<String, NodeState> states = new java.util.HashMap<>();
     node.members().forEach(m -> states.put(m.id(), m.state()));
-    catalog.forget(id -> {
-      NodeState s = states.get(id);
-      return s == NodeState.DEAD || s == NodeState.LEFT;
-    }, syncInterval.multipliedBy(5));
+    catalog.forget(states, syncInterval.multipliedBy(5));
     push();
   }
 
@@ -121,12 +123,11 @@ public final class ServiceDiscovery implements AutoCloseable {
     if (node == null) {
       return;
     }
+    long version = catalog.localVersion();
     byte[] mine = catalog.encodeLocal();
-    for (Member m : node.members()) {
-      if (m.id().equals(node.nodeId) || m.state() != NodeState.ALIVE) {
-        continue;
-      }
+    for (Member m : pushes.due(node.members(), version)) {
       node.transport().request(m.peer(), ENDPOINTS_TOPIC, mine, Duration.ofSeconds(2)).whenComplete((reply, error) -> {
+        pushes.done(m.id(), version, error == null);
         if (error != null) {
           log.debug("endpoints not pushed to {}: {}", m.id(), error.getMessage());
           return;

@@ -64,6 +64,34 @@ class SwimMembershipTest {
   }
 
   @Test
+  void aDiscoveryReportingKnownMembersAgainDoesNotMakeANodeSync() {
+    threeNodesFromOneSeedEach();
+    int before = network.delivered();
+    run(Duration.ofSeconds(1));
+    int quiet = network.delivered() - before;
+    before = network.delivered();
+    for (int i = 0; i < 20; i++) {
+      nodes.get("a").addSeeds(List.of(new DiscoveredPeer("b", "sim", 2), new DiscoveredPeer("c", "sim", 3)));
+      run(STEP);
+    }
+    int told = network.delivered() - before;
+    assertThat(told).as("messages in a second while a's discovery re-reports b and c every 50 ms, against %d without", quiet)
+        .isLessThanOrEqualTo(quiet + 4);
+  }
+
+  @Test
+  void aNodeThatKnowsNoMemberSyncsWithEachSeedOnceAndThenTwoAtRandom() {
+    SwimMembership alone = node("a", 1);
+    List<DiscoveredPeer> silentSeeds = new ArrayList<>();
+    for (int i = 2; i <= 11; i++) {
+      silentSeeds.add(new DiscoveredPeer("s" + i, "sim", i));
+    }
+    alone.addSeeds(silentSeeds);
+    run(SwimMembership.Settings.DEFAULTS.syncInterval().multipliedBy(3).minus(STEP));
+    assertThat(alone.requestsSent()).as("three sync intervals with ten seeds that do not answer").isEqualTo(10 + 2 * 2);
+  }
+
+  @Test
   void aDeadNodeIsSuspectedThenDeclaredDeadWithinThreeSeconds() {
     threeNodesFromOneSeedEach();
     network.cutOff("c");

@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.hive.api.InvalidSpecException;
+import dev.hive.api.NodeState;
 import dev.hive.core.sim.VirtualClock;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ServiceCatalogTest {
@@ -32,15 +34,18 @@ class ServiceCatalogTest {
   }
 
   @Test
-  void nodesThatAreGoneOrSilentAreForgotten() {
+  void nodesThatAreGoneOrUnlistedAndSilentAreForgottenButLiveOnesAreKeptHoweverOld() {
     ServiceCatalog c = new ServiceCatalog("a", clock);
     c.define(ServiceDnsTest.withApps(ServiceDnsTest.web("web", 8080)));
     c.accept(new ServiceCatalog.Update("b", 1, List.of(new ServiceEndpoint("web", "web-app", "i1", "b", "10.0.0.2", 30001))));
     c.accept(new ServiceCatalog.Update("c", 1, List.of(new ServiceEndpoint("web", "web-app", "i2", "c", "10.0.0.3", 30001))));
-    c.forget(id -> id.equals("b"), Duration.ofSeconds(10));
-    assertThat(c.endpoints("web")).extracting(ServiceEndpoint::node).containsExactly("c");
+    c.accept(new ServiceCatalog.Update("d", 1, List.of(new ServiceEndpoint("web", "web-app", "i3", "d", "10.0.0.4", 30001))));
+    c.forget(Map.of("b", NodeState.DEAD, "c", NodeState.ALIVE), Duration.ofSeconds(10));
+    assertThat(c.endpoints("web")).as("b is DEAD; d is not listed yet, but pushed just now").extracting(ServiceEndpoint::node).containsExactly("c", "d");
     clock.advance(Duration.ofSeconds(11));
-    c.forget(id -> false, Duration.ofSeconds(10));
+    c.forget(Map.of("c", NodeState.ALIVE), Duration.ofSeconds(10));
+    assertThat(c.endpoints("web")).as("c pushes only on change; d is still not listed").extracting(ServiceEndpoint::node).containsExactly("c");
+    c.forget(Map.of("c", NodeState.LEFT), Duration.ofSeconds(10));
     assertThat(c.endpoints("web")).isEmpty();
   }
 

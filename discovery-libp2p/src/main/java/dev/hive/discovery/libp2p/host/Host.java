@@ -281,6 +281,23 @@ public final class Host implements AutoCloseable {
     return Optional.empty();
   }
 
+  /**
+   * Returns an open connection to a peer that listens on {@code address}, as it said in identify
+   * or as the DHT told: a node asked for by address need not be dialed again when it dialed us.
+   */
+  public Optional<Connection> connectionListeningOn(Multiaddr address) {
+    for (PeerId peer : connections.keySet()) {
+      PeerInfo info = peers.get(peer);
+      if (info != null && info.addrs().contains(address)) {
+        Optional<Connection> open = connection(peer);
+        if (open.isPresent()) {
+          return open;
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Returns every open connection. */
   public List<Connection> connections() {
     List<Connection> out = new ArrayList<>();

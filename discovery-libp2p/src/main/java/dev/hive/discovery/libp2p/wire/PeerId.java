@@ -13,11 +13,11 @@ public final class PeerId implements Comparable<PeerId> {
   private static final int IDENTITY = 0x00;
   private static final int SHA2_256 = 0x12;
   private final byte[] bytes;
-  private final String text;
+  /** The base58 form, made when first asked for: most ids read off the wire are only compared. */
+  private volatile String text;
 
   private PeerId(byte[] bytes) {
     this.bytes = bytes;
-    this.text = Base58.encode(bytes);
   }
 
   /** Returns the peer id of a protobuf-encoded public key. */
@@ -106,6 +106,11 @@ public final class PeerId implements Comparable<PeerId> {
 
   @Override
   public String toString() {
-    return text;
+    String t = text;
+    if (t == null) {
+      t = Base58.encode(bytes);
+      text = t;
+    }
+    return t;
   }
 }
