@@ -122,15 +122,17 @@ final class Libp2pTransport implements Transport {
       writeHeader(stream, accept(FAILED, "node " + nodeId + " is shutting down", remotePeer));
       return;
     }
-    writeHeader(stream, accept(OK, "", remotePeer));
+    byte[] accepted = accept(OK, "", remotePeer);
     switch (hello.kind()) {
       case KIND_REQUEST -> {
+        // The caller sent its payload without waiting: the accept goes out with the answer.
         byte[] payload = readBody(stream.in());
-        respond(stream, () -> handler.handle(from, topic, payload));
+        respond(stream, accepted, () -> handler.handle(from, topic, payload));
       }
       case KIND_STREAM -> {
+        writeHeader(stream, accepted);
         InputStream body = stream.in();
-        respond(stream, () -> {
+        respond(stream, null, () -> {
           try {
             return handler.handleStream(from, topic, body);
           } finally {
@@ -139,7 +141,10 @@ final class Libp2pTransport implements Transport {
           }
         });
       }
-      default -> handler.handleChannel(from, topic, new StreamChannel(from, stream));
+      default -> {
+        writeHeader(stream, accepted);
+        handler.handleChannel(from, topic, new StreamChannel(from, stream));
+      }
     }
   }
 
@@ -171,18 +176,20 @@ final class Libp2pTransport implements Transport {
     byte[] get() throws IOException;
   }
 
-  private static void respond(Yamux.Stream stream, Answer answer) throws IOException {
-    byte[] body;
-    try {
-      body = answer.get();
-    } catch (RuntimeException e) {
-      writeHeader(stream, new ProtoWriter().uint(1, FAILED).string(2, message(e)).toByteArray());
-      stream.closeWrite();
-      return;
+  /** Sends the result and the body, after {@code accept} if it is not sent yet, as one write with the FIN. */
+  private static void respond(Yamux.Stream stream, byte[] accept, Answer answer) throws IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    if (accept != null) {
+      Varint.writePrefixed(out, accept);
     }
-    writeHeader(stream, new ProtoWriter().uint(1, OK).toByteArray());
-    stream.out().write(body == null ? new byte[0] : body);
-    stream.closeWrite();
+    try {
+      byte[] body = answer.get();
+      Varint.writePrefixed(out, new ProtoWriter().uint(1, OK).toByteArray());
+      out.write(body == null ? new byte[0] : body);
+    } catch (RuntimeException e) {
+      Varint.writePrefixed(out, new ProtoWriter().uint(1, FAILED).string(2, message(e)).toByteArray());
+    }
+    stream.writeAndClose(out.toByteArray());
   }
 
   private byte[] accept(int status, String message, String remotePeer) {
@@ -205,15 +212,12 @@ final class Libp2pTransport implements Transport {
       return CompletableFuture.failedFuture(new HiveException("a request payload of " + payload.length + " bytes is over the limit of "
           + MAX_BODY + " bytes; send it with stream()"));
     }
-    return call(target, topic, KIND_REQUEST, timeout, stream -> {
-      stream.out().write(payload);
-      stream.closeWrite();
-    });
+    return call(target, topic, KIND_REQUEST, timeout, payload, null);
   }
 
   @Override
   public CompletableFuture<byte[]> stream(DiscoveredPeer target, String topic, InputStream body, Duration timeout) {
-    return call(target, topic, KIND_STREAM, timeout, stream -> {
+    return call(target, topic, KIND_STREAM, timeout, null, stream -> {
       byte[] piece = new byte[PIECE];
       for (int n; (n = body.read(piece)) > 0; ) {
         stream.out().write(piece, 0, n);
@@ -226,7 +230,8 @@ final class Libp2pTransport implements Transport {
     void write(Yamux.Stream stream) throws IOException;
   }
 
-  private CompletableFuture<byte[]> call(DiscoveredPeer target, String topic, int kind, Duration timeout, BodyWriter body) {
+  /** Sends a request ({@code payload}) or a bulk stream ({@code body}) and reads the result. */
+  private CompletableFuture<byte[]> call(DiscoveredPeer target, String topic, int kind, Duration timeout, byte[] payload, BodyWriter body) {
     if (closed) {
       return CompletableFuture.failedFuture(new UnavailableException("the transport is closed"));
     }
@@ -236,14 +241,18 @@ final class Libp2pTransport implements Transport {
       Yamux.Stream stream = null;
       try {
         Connection connection = connection(target, timeout);
-        stream = openStream(connection, target);
+        stream = connection.newStream();
         open.set(stream);
-        writeHeader(stream, hello(kind, topic, connection));
         if (kind == KIND_REQUEST) {
-          // The payload goes out with the hello (one round trip); a refusal arrives after it.
-          body.write(stream);
+          // Proposal, hello and payload go out as one frame with the FIN (one round trip); a
+          // refusal of the protocol or of the hello arrives after it.
+          stream.writeAndClose(opening(kind, topic, connection, payload));
+          confirmProtocol(stream, target);
           readAccept(stream, connection, target);
         } else {
+          stream.out().write(opening(kind, topic, connection, new byte[0]));
+          stream.out().flush();
+          confirmProtocol(stream, target);
           readAccept(stream, connection, target);
           body.write(stream);
         }
@@ -275,8 +284,10 @@ final class Libp2pTransport implements Transport {
       Yamux.Stream stream = null;
       try {
         Connection connection = connection(target, timeout);
-        stream = openStream(connection, target);
-        writeHeader(stream, hello(KIND_CHANNEL, topic, connection));
+        stream = connection.newStream();
+        stream.out().write(opening(KIND_CHANNEL, topic, connection, new byte[0]));
+        stream.out().flush();
+        confirmProtocol(stream, target);
         String peer = readAccept(stream, connection, target);
         return (Channel) new StreamChannel(peer, stream);
       } catch (HiveException e) {
@@ -293,9 +304,15 @@ final class Libp2pTransport implements Transport {
     }, io).orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  private byte[] hello(int kind, String topic, Connection connection) {
+  /** The caller's first bytes on a new stream: the protocol proposal, the hello, and what follows it. */
+  private byte[] opening(int kind, String topic, Connection connection, byte[] payload) throws IOException {
     byte[] proof = node.mac("rpc", nodeId, node.host.peerId().toString(), connection.remotePeer().toString());
-    return new ProtoWriter().uint(1, kind).string(2, nodeId).string(3, topic).bytes(4, proof).toByteArray();
+    byte[] hello = new ProtoWriter().uint(1, kind).string(2, nodeId).string(3, topic).bytes(4, proof).toByteArray();
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(hello.length + payload.length + 64);
+    out.writeBytes(Multistream.propose(PROTOCOL));
+    Varint.writePrefixed(out, hello);
+    out.writeBytes(payload);
+    return out.toByteArray();
   }
 
   /** Reads the callee's accept, checks its proof, and returns its node id. */
@@ -377,9 +394,9 @@ final class Libp2pTransport implements Transport {
     return peer == null ? Optional.empty() : node.host.connection(peer);
   }
 
-  private static Yamux.Stream openStream(Connection connection, DiscoveredPeer target) throws IOException {
+  private static void confirmProtocol(Yamux.Stream stream, DiscoveredPeer target) throws IOException {
     try {
-      return connection.newStream(List.of(PROTOCOL)).stream();
+      Multistream.confirm(stream.in(), PROTOCOL);
     } catch (Multistream.NotSupportedException e) {
       throw new UnavailableException("the libp2p peer at " + target.host() + ":" + target.port() + " does not serve " + PROTOCOL
           + ": it is not a Hive node started with --transport libp2p");

@@ -78,6 +78,16 @@ public final class Connection {
     }
   }
 
+  /**
+   * Opens a stream without agreeing on a protocol: the caller sends {@link Multistream#propose}
+   * with its first bytes and reads the answer with {@link Multistream#confirm}.
+   *
+   * @throws IOException if the connection is closed
+   */
+  public Yamux.Stream newStream() throws IOException {
+    return muxer.open();
+  }
+
   /** Sends a yamux ping; completes with the round trip in milliseconds. */
   public CompletableFuture<Long> keepAlive() {
     return muxer.ping();

@@ -63,6 +63,38 @@ public final class Multistream {
   }
 
   /**
+   * The dialer's first message for one protocol: the header and the proposal, to be followed at
+   * once by the protocol's own bytes (lazy negotiation, as go-libp2p does for one protocol);
+   * {@link #confirm} later reads the listener's answer.
+   */
+  public static byte[] propose(String protocol) {
+    ByteArrayOutputStream first = new ByteArrayOutputStream();
+    first.writeBytes(line(PROTOCOL_ID));
+    first.writeBytes(line(protocol));
+    return first.toByteArray();
+  }
+
+  /**
+   * Reads the listener's answer to {@link #propose}.
+   *
+   * @throws NotSupportedException if it refused the protocol
+   * @throws WireException if the listener does not speak multistream-select
+   */
+  public static void confirm(InputStream in, String protocol) throws IOException {
+    String header = readLine(in);
+    if (!header.equals(PROTOCOL_ID)) {
+      throw new WireException("peer answered '" + header + "' instead of " + PROTOCOL_ID);
+    }
+    String answer = readLine(in);
+    if (answer.equals("na")) {
+      throw new NotSupportedException("peer does not support " + protocol);
+    }
+    if (!answer.equals(protocol)) {
+      throw new WireException("peer answered '" + answer + "' to a proposal of " + protocol);
+    }
+  }
+
+  /**
    * The dialer's side: proposes {@code protocols} in order and returns the one accepted.
    *
    * @throws NotSupportedException if the listener accepts none
@@ -100,21 +132,26 @@ public final class Multistream {
    * @throws WireException if the dialer does not speak multistream-select or proposes too often
    */
   public static String handle(InputStream in, OutputStream out, Predicate<String> supported) throws IOException {
-    out.write(line(PROTOCOL_ID));
-    out.flush();
+    // The header goes out with the first answer: dialers send their header and first proposal
+    // together and wait for both, so one message instead of two costs them nothing.
     String header = readLine(in);
     if (!header.equals(PROTOCOL_ID)) {
+      out.write(line(PROTOCOL_ID));
+      out.flush();
       throw new WireException("dialer sent '" + header + "' instead of " + PROTOCOL_ID);
     }
+    ByteArrayOutputStream pending = new ByteArrayOutputStream();
+    pending.writeBytes(line(PROTOCOL_ID));
     for (int attempts = 0; attempts < 32; attempts++) {
       String proposal = readLine(in);
-      if (!proposal.equals("ls") && supported.test(proposal)) {
-        out.write(line(proposal));
-        out.flush();
+      boolean accepted = !proposal.equals("ls") && supported.test(proposal);
+      pending.writeBytes(line(accepted ? proposal : "na"));
+      out.write(pending.toByteArray());
+      out.flush();
+      pending.reset();
+      if (accepted) {
         return proposal;
       }
-      out.write(line("na"));
-      out.flush();
     }
     throw new WireException("dialer proposed 32 protocols without agreeing on one");
   }

@@ -360,6 +360,35 @@ public final class Yamux implements AutoCloseable {
       }
     }
 
+    /**
+     * Writes {@code data} and ends this side's writing, with the FIN on the last data frame: a
+     * small request or answer goes out as one frame rather than two.
+     */
+    public void writeAndClose(byte[] data) throws IOException {
+      int tail = data.length % MAX_DATA == 0 && data.length > 0 ? MAX_DATA : data.length % MAX_DATA;
+      output.write(data, 0, data.length - tail);
+      synchronized (this) {
+        while (sendWindow < tail && !reset && !localClosed && !closed.isDone()) {
+          try {
+            wait(1000);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while writing a stream");
+          }
+        }
+        if (reset || closed.isDone()) {
+          throw new IOException(reset ? "stream reset by the peer" : "connection closed");
+        }
+        if (localClosed) {
+          throw new IOException("stream closed for writing");
+        }
+        sendWindow -= tail;
+        localClosed = true;
+        forgetIfDone();
+      }
+      writeFrame(TYPE_DATA, FIN, id, tail, data, data.length - tail, tail);
+    }
+
     /** Ends this side's writing (FIN); the peer may still send. */
     public void closeWrite() throws IOException {
       synchronized (this) {
