@@ -738,6 +738,11 @@ public final class RaftCommandLog implements CommandLog {
       } catch (IOException e) {
         last = e;
       }
+      if (last instanceof org.apache.ratis.protocol.exceptions.SetConfigurationException) {
+        // A compare-and-set against a configuration that has changed meanwhile: asking again
+        // cannot succeed, and used to hold the caller for the whole write timeout.
+        throw new UnavailableException("cannot " + what + " in the consensus group: its configuration changed meanwhile; read it again and retry", last);
+      }
       // Another reconfiguration may be in progress: Raft allows one at a time.
       try {
         Thread.sleep(200);

@@ -183,6 +183,20 @@ class RaftCommandLogTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> a.answeredWithin(Duration.ofSeconds(2)).equals(java.util.Set.of("b")));
   }
 
+  @Test
+  void aChangeAgainstAConfigurationThatChangedMeanwhileFailsAtOnce() throws Exception {
+    List<RaftCommandLog> nodes = threeVoters();
+    RaftCommandLog a = nodes.get(0);
+    List<RaftCommandLog.Peer> current = a.configuration();
+    List<RaftCommandLog.Peer> stale = current.stream().filter(p -> !p.id().equals("c")).toList();
+    long started = System.nanoTime();
+    assertThatThrownBy(() -> a.setConfiguration(stale, stale))
+        .isInstanceOf(dev.hive.api.UnavailableException.class).hasMessageContaining("changed meanwhile");
+    // It retried the refused compare-and-set until the write timeout (10 s here) before.
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+    assertThat(a.configuration()).isEqualTo(current);
+  }
+
   /** Three voters, a the leader. */
   private List<RaftCommandLog> threeVoters() throws Exception {
     String aAddress = "127.0.0.1:" + freePort();
