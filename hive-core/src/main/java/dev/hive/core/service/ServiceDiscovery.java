@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A node's part in service discovery: it keeps the catalog current (its own endpoints after every
  * reconcile pass; the other members' as they push them), pushes its own to every live member when
- * they change and every sync interval, and runs the proxy and the DNS server on the catalog.
+ * they change and, every sync interval, to those that have not taken them ({@link EndpointPushes}),
+ * and runs the proxy and the DNS server on the catalog.
  *
  * <p>Settings: {@code hive.dns.port} (-1 off, the default when embedded; the daemon's
  * {@code --dns-port} sets it), {@code hive.dns.domain} ({@code hive}), {@code hive.dns.ttl} (5s),
