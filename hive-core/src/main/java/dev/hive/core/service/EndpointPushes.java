@@ -3,6 +3,7 @@ package dev.hive.core.service;
 import dev.hive.api.NodeState;
 import dev.hive.core.cluster.Member;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -28,7 +29,7 @@ final class EndpointPushes {
 
   /** Returns the members to send {@code version} to now, and marks them as being sent it. */
   List<Member> due(Collection<Member> members, long version) {
-    Set<String> alive = ConcurrentHashMap.newKeySet();
+    Set<String> alive = new HashSet<>();
     for (Member m : members) {
       if (m.state() == NodeState.ALIVE && !m.id().equals(self)) {
         alive.add(m.id());

@@ -365,28 +365,44 @@ public final class Yamux implements AutoCloseable {
      * small request or answer goes out as one frame rather than two.
      */
     public void writeAndClose(byte[] data) throws IOException {
-      int tail = data.length % MAX_DATA == 0 && data.length > 0 ? MAX_DATA : data.length % MAX_DATA;
-      output.write(data, 0, data.length - tail);
-      synchronized (this) {
-        while (sendWindow < tail && !reset && !localClosed && !closed.isDone()) {
-          try {
-            wait(1000);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while writing a stream");
+      send(data, 0, data.length, true);
+    }
+
+    /** Sends {@code len} bytes as data frames within the peer's window; with {@code fin}, the last one carries the FIN. */
+    private void send(byte[] b, int off, int len, boolean fin) throws IOException {
+      do {
+        int n;
+        boolean last;
+        synchronized (this) {
+          while (sendWindow == 0 && len > 0 && !reset && !localClosed) {
+            try {
+              wait(1000);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new InterruptedIOException("interrupted while writing a stream");
+            }
+            if (closed.isDone()) {
+              throw new IOException("connection closed");
+            }
+          }
+          if (reset) {
+            throw new IOException("stream reset by the peer");
+          }
+          if (localClosed) {
+            throw new IOException("stream closed for writing");
+          }
+          n = (int) Math.min(Math.min(len, MAX_DATA), sendWindow);
+          sendWindow -= n;
+          last = fin && n == len;
+          if (last) {
+            localClosed = true;
+            forgetIfDone();
           }
         }
-        if (reset || closed.isDone()) {
-          throw new IOException(reset ? "stream reset by the peer" : "connection closed");
-        }
-        if (localClosed) {
-          throw new IOException("stream closed for writing");
-        }
-        sendWindow -= tail;
-        localClosed = true;
-        forgetIfDone();
-      }
-      writeFrame(TYPE_DATA, FIN, id, tail, data, data.length - tail, tail);
+        writeFrame(TYPE_DATA, last ? FIN : 0, id, n, b, off, n);
+        off += n;
+        len -= n;
+      } while (len > 0);
     }
 
     /** Ends this side's writing (FIN); the peer may still send. */
@@ -494,32 +510,8 @@ public final class Yamux implements AutoCloseable {
 
       @Override
       public void write(byte[] b, int off, int len) throws IOException {
-        while (len > 0) {
-          int n;
-          synchronized (Stream.this) {
-            while (sendWindow == 0 && !reset && !localClosed) {
-              try {
-                Stream.this.wait(1000);
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while writing a stream");
-              }
-              if (closed.isDone()) {
-                throw new IOException("connection closed");
-              }
-            }
-            if (reset) {
-              throw new IOException("stream reset by the peer");
-            }
-            if (localClosed) {
-              throw new IOException("stream closed for writing");
-            }
-            n = (int) Math.min(Math.min(len, MAX_DATA), sendWindow);
-            sendWindow -= n;
-          }
-          writeFrame(TYPE_DATA, 0, id, n, b, off, n);
-          off += n;
-          len -= n;
+        if (len > 0) {
+          send(b, off, len, false);
         }
       }
 
