@@ -63,6 +63,28 @@ class SwimMembershipTest {
     }
   }
 
+  /**
+   * A node cut off from both others for 30 s sees them DEAD, as they see it; within 5 s of the
+   * heal all three are ALIVE everywhere again. Each side holds the other DEAD at the same
+   * incarnation, so only a sync in which each learns it was declared dead, and refutes it, heals.
+   */
+  @Test
+  void aNodeCutOffAndReconnectedIsAliveEverywhereWithinFiveSeconds() {
+    node("a", 1);
+    node("b", 2).addSeeds(List.of(new DiscoveredPeer("a", "sim", 1)));
+    node("c", 3).addSeeds(List.of(new DiscoveredPeer("a", "sim", 1)));
+    run(Duration.ofSeconds(12));
+    network.cutOff("c");
+    run(Duration.ofSeconds(30));
+    assertThat(stateOf("a", "c")).isEqualTo(NodeState.DEAD);
+    assertThat(stateOf("c", "a")).isEqualTo(NodeState.DEAD);
+    network.reconnect("c");
+    run(Duration.ofSeconds(5));
+    for (String observer : List.of("a", "b", "c")) {
+      assertThat(nodes.get(observer).members()).as(observer).extracting(Member::state).containsOnly(NodeState.ALIVE);
+    }
+  }
+
   @Test
   void aDiscoveryReportingKnownMembersAgainDoesNotMakeANodeSync() {
     threeNodesFromOneSeedEach();

@@ -8,6 +8,7 @@ import dev.hive.api.UnavailableException;
 import dev.hive.core.security.ClusterPki;
 import dev.hive.core.security.JoinToken;
 import dev.hive.core.security.TlsContexts;
+import dev.hive.core.testing.CuttableProxy;
 import dev.hive.core.transport.tcp.TcpTransport;
 import dev.hive.spi.DiscoveredPeer;
 import dev.hive.spi.Transport;
@@ -67,6 +68,44 @@ class TcpTransportCompatibilityTest extends TransportCompatibilityKit {
       assertThat(Duration.ofNanos(System.nanoTime() - start)).as("a request to a healthy peer while a handshake hangs").isLessThan(Duration.ofSeconds(3));
       assertThat(catchThrowable(() -> toStuck.get(30, TimeUnit.SECONDS))).isNotNull();
     }
+  }
+
+  /**
+   * A cut that drops packets leaves a connection open and silent, and after the heal TCP resumes
+   * it only at its next retransmission (21 s after a 30 s cut, 85 s after 120 s): a request that
+   * times out on a connection on which nothing has arrived for 2 s closes it, so the first request
+   * after the heal dials again. A cut-off member synced with its seed on such a connection and
+   * stayed DEAD in the others' view for minutes after each heal (PartitionIT).
+   */
+  @Test
+  void aConnectionSilentThroughACutIsDialedAgainAfterTheHeal() throws Exception {
+    try (CuttableProxy proxy = new CuttableProxy(bPeer.port())) {
+      DiscoveredPeer b2 = new DiscoveredPeer(bPeer.nodeId(), "127.0.0.1", proxy.port());
+      assertThat(a.request(b2, "echo", "hi".getBytes(StandardCharsets.UTF_8), TIMEOUT).get(30, TimeUnit.SECONDS)).asString(StandardCharsets.UTF_8).isEqualTo("hi");
+      proxy.cut(CuttableProxy.Cut.BLACKHOLE_OLD_STAY_DEAD);
+      assertThat(catchThrowable(() -> a.request(b2, "echo", new byte[0], Duration.ofSeconds(3)).get(30, TimeUnit.SECONDS))).hasMessageContaining("timed out");
+      proxy.heal();
+      assertThat(a.request(b2, "echo", "again".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5)).get(30, TimeUnit.SECONDS))
+          .as("the first request after the heal").asString(StandardCharsets.UTF_8).isEqualTo("again");
+    }
+  }
+
+  /**
+   * A connection that answers slowly is no silent one: a request that times out while others on
+   * the same connection are answered leaves it open.
+   */
+  @Test
+  void aRequestTimingOutOnAConnectionThatAnswersOthersKeepsIt() throws Exception {
+    java.util.concurrent.CompletableFuture<byte[]> patient = a.request(bPeer, "slow", "patient".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(20));
+    java.util.concurrent.CompletableFuture<byte[]> impatient = a.request(bPeer, "slow", new byte[0], Duration.ofSeconds(3));
+    while (!impatient.isDone()) {
+      assertThat(a.request(bPeer, "echo", "x".getBytes(StandardCharsets.UTF_8), TIMEOUT).get(30, TimeUnit.SECONDS)).asString(StandardCharsets.UTF_8).isEqualTo("x");
+      Thread.sleep(300);
+    }
+    assertThat(catchThrowable(() -> impatient.get(30, TimeUnit.SECONDS))).hasMessageContaining("timed out");
+    release.countDown();
+    assertThat(patient.get(30, TimeUnit.SECONDS)).as("the answer to a request that waited on the same connection").asString(StandardCharsets.UTF_8)
+        .isEqualTo("patient");
   }
 
   /**

@@ -34,7 +34,8 @@ public abstract class TransportCompatibilityKit {
   protected Transport a;
   protected Transport b;
   protected DiscoveredPeer bPeer;
-  private final CountDownLatch release = new CountDownLatch(1);
+  /** Lets the "slow" topic answer. */
+  protected final CountDownLatch release = new CountDownLatch(1);
 
   /** Opens the transport of {@code nodeId}; both nodes of a test must trust each other. */
   protected abstract Transport open(String nodeId);

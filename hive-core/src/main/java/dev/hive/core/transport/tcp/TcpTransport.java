@@ -61,6 +61,14 @@ public final class TcpTransport implements Transport {
   private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
   private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
   private static final int STREAM_CHUNK = 64 * 1024;
+  /**
+   * How long a connection may stay silent while a request on it times out before it is closed and
+   * the next request dials again. A partition that drops packets leaves a connection open and
+   * silent, and TCP resumes it only at its next retransmission: 21 s after a 30 s cut, 85 s after
+   * a 120 s one. A cut-off member that kept syncing with its seed on such a connection stayed DEAD
+   * in the others' view for minutes after the heal (PartitionIT).
+   */
+  static final Duration SILENCE_LIMIT = Duration.ofSeconds(2);
 
   private final String nodeId;
   private final SSLContext tls;
@@ -177,6 +185,9 @@ public final class TcpTransport implements Transport {
       Object writeLock = new Object();
       while (!closed) {
         Frame frame = Frame.read(in);
+        if (back != null) {
+          back.heard();
+        }
         if (!member && !(frame.type() == Frame.REQUEST && frame.topic().equals(JOIN_TOPIC))) {
           log.warn("dropping joiner {} at {}: it sent {} before it was admitted", from, peer, frame.topic());
           return;
@@ -267,6 +278,12 @@ public final class TcpTransport implements Transport {
     io.execute(() -> {
       try {
         Link c = connection(target, timeout);
+        long sentAt = System.nanoTime();
+        result.whenComplete((reply, error) -> {
+          if (error instanceof TimeoutException) {
+            c.unansweredSince(sentAt);
+          }
+        });
         c.send(Frame.of(Frame.REQUEST, ids.incrementAndGet(), topic, payload), result);
       } catch (IOException | RuntimeException e) {
         result.completeExceptionally(unreachable(target, e));
@@ -463,6 +480,21 @@ public final class TcpTransport implements Transport {
   private abstract static class Link {
     final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
     volatile boolean open = true;
+    /** When a frame last arrived on this connection, from {@link System#nanoTime()}. */
+    volatile long lastHeard = System.nanoTime();
+
+    void heard() {
+      lastHeard = System.nanoTime();
+    }
+
+    /** A request sent at {@code sentAt} timed out: closes this connection if nothing came since, for long enough. */
+    void unansweredSince(long sentAt) {
+      long heard = lastHeard;
+      long silence = System.nanoTime() - heard;
+      if (heard - sentAt < 0 && silence >= SILENCE_LIMIT.toNanos()) {
+        fail(new IOException("nothing arrived on it for " + silence / 1_000_000 + " ms while a request waited; the peer or the path to it is gone"));
+      }
+    }
 
     abstract void write(Frame frame) throws IOException;
 
@@ -556,6 +588,7 @@ public final class TcpTransport implements Transport {
         String peer = null;
         while (open) {
           Frame frame = Frame.read(in);
+          heard();
           if (frame.type() == Frame.REQUEST && member && handler != null) {
             if (peer == null) {
               // The handshake checked that the server's certificate is the cluster CA's.
