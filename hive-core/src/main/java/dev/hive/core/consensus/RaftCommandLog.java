@@ -1177,6 +1177,19 @@ public final class RaftCommandLog implements CommandLog {
     return state();
   }
 
+  /**
+   * As {@link #status(String)}, for a write that a client took with the deadline
+   * {@code deadlineWhereTaken} (0: none) and that may never have reached this server: it is
+   * settled as if this server had taken it. A client cut off from every server told its caller
+   * the outcome was unknown, and after the heal no server knew the request (PartitionIT).
+   */
+  public CommandStatus status(String requestId, long deadlineWhereTaken) {
+    if (deadlineWhereTaken > 0) {
+      pending.add(requestId, deadlineWhereTaken);
+    }
+    return status(requestId);
+  }
+
   @Override
   public CommandStatus status(String requestId) {
     return pending.status(requestId, stateMachine::outcome, (id, deadline) -> {

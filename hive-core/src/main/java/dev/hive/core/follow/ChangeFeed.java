@@ -83,8 +83,14 @@ public final class ChangeFeed implements CommittedChanges {
     /** Completes with the leader's read index once this server has applied it. */
     CompletableFuture<Long> readIndexAsync();
 
-    /** Returns what became of a write; may wait to settle it. */
-    CommandStatus status(String requestId);
+    /**
+     * Returns what became of a write; may wait to settle it.
+     *
+     * @param deadlineWhereTaken the write's deadline when the asking client took it, else 0: a
+     *     write a client took while cut off from every server reached none of them, and only its
+     *     deadline lets a server settle it
+     */
+    CommandStatus status(String requestId, long deadlineWhereTaken);
 
     /** Returns the leader this server knows, or null. */
     String leaderId();
@@ -111,8 +117,8 @@ public final class ChangeFeed implements CommittedChanges {
         }
 
         @Override
-        public CommandStatus status(String requestId) {
-          return raft.status(requestId);
+        public CommandStatus status(String requestId, long deadlineWhereTaken) {
+          return raft.status(requestId, deadlineWhereTaken);
         }
 
         @Override
@@ -296,7 +302,7 @@ public final class ChangeFeed implements CommittedChanges {
         case STATUS -> blocking.execute(() -> {
           Answer a;
           try {
-            CommandStatus s = consensus.status(ask.requestId());
+            CommandStatus s = consensus.status(ask.requestId(), ask.deadlineMillis());
             a = new Answer(ask.id(), AnswerKind.OK, s.logIndex(), s.state().name() + "|" + s.reason());
           } catch (NotFoundException e) {
             a = new Answer(ask.id(), AnswerKind.NOT_FOUND, 0, e.getMessage());

@@ -70,7 +70,8 @@ final class FollowWire {
    * What a client asks of a server, answered later by an {@link Answer} with the same id. A
    * write carries its request's deadline (epoch ms): a question held up in the network must not
    * get a fresh one where it lands, or a write its caller was told "unknown, never after the
-   * deadline" could apply later.
+   * deadline" could apply later. A status question carries the deadline of the write when the
+   * asking client took it, else 0.
    */
   record Ask(String id, AskKind kind, String requestId, long deadlineMillis, byte[] command, String host, int port) {}
 

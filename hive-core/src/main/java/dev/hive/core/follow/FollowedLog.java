@@ -73,6 +73,16 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
   private final Supplier<List<DiscoveredPeer>> servers;
   private final Clock clock;
   private final Duration writeTimeout;
+  /**
+   * The deadlines of the writes this client took, by request id, as long as the ledger keeps
+   * outcomes: one that reached no server is settled by its deadline when its status is asked.
+   */
+  private final Map<String, Long> taken = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+      return size() > dev.hive.core.state.RequestLedger.MAX_OUTCOMES;
+    }
+  });
   private final StateCodec codec = new StateCodec();
   private final List<Consumer<ClusterState>> listeners = new CopyOnWriteArrayList<>();
   private final Map<String, CompletableFuture<Answer>> asks = new ConcurrentHashMap<>();
@@ -137,7 +147,7 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
     }
 
     @Override
-    public CommandStatus status(String requestId) {
+    public CommandStatus status(String requestId, long deadlineWhereTaken) {
       throw noQuestions();
     }
 
@@ -431,7 +441,8 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
   public ClusterState submit(Command command, String requestId) {
     String id = requestId == null ? UUID.randomUUID().toString() : requestId;
     long deadline = clock.millis() + writeTimeout.toMillis();
-    Answer answer = ask(AskKind.WRITE, id, codec.encode(command), deadline);
+    taken.put(id, deadline);
+    Answer answer = ask(AskKind.WRITE, id, codec.encode(command), deadline, deadline);
     switch (answer.kind()) {
       case OK -> {
         awaitIndex(answer.index(), deadline + 1000, () -> new OutcomeUnknownException(id, "request " + id + " applied at log index " + answer.index()
@@ -449,7 +460,7 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
 
   @Override
   public CommandStatus status(String requestId) {
-    Answer answer = ask(AskKind.STATUS, requestId, new byte[0], clock.millis() + writeTimeout.toMillis());
+    Answer answer = ask(AskKind.STATUS, requestId, new byte[0], clock.millis() + writeTimeout.toMillis(), taken.getOrDefault(requestId, 0L));
     return switch (answer.kind()) {
       case OK -> {
         String[] parts = answer.text().split("\\|", 2);
@@ -463,7 +474,7 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
   @Override
   public ClusterState currentState() {
     long deadline = clock.millis() + writeTimeout.toMillis();
-    Answer answer = ask(AskKind.READ_INDEX, "", new byte[0], deadline);
+    Answer answer = ask(AskKind.READ_INDEX, "", new byte[0], deadline, deadline);
     if (answer.kind() != FollowWire.AnswerKind.OK) {
       throw new UnavailableException(answer.text());
     }
@@ -475,8 +486,10 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
   /**
    * Asks a server, and another when one cannot be reached, until {@code deadline}: a write is
    * asked with its request id each time, so it applies at most once wherever it lands.
+   * {@code deadlineOnTheWire} is what the question carries: a write's deadline, or for a status
+   * the deadline of the write if this client took it.
    */
-  private Answer ask(AskKind kind, String requestId, byte[] command, long deadline) {
+  private Answer ask(AskKind kind, String requestId, byte[] command, long deadline, long deadlineOnTheWire) {
     String why = "no server known yet";
     while (clock.millis() < deadline) {
       DiscoveredPeer target = pickServer();
@@ -488,7 +501,7 @@ public final class FollowedLog implements CommandLog, Transport.Handler {
       CompletableFuture<Answer> answer = new CompletableFuture<>();
       asks.put(askId, answer);
       try {
-        transport.request(target, ChangeFeed.ASK, FollowWire.encode(new Ask(askId, kind, requestId, deadline, command, host, port)), ChangeFeed.PUSH_TIMEOUT)
+        transport.request(target, ChangeFeed.ASK, FollowWire.encode(new Ask(askId, kind, requestId, deadlineOnTheWire, command, host, port)), ChangeFeed.PUSH_TIMEOUT)
             .get(ChangeFeed.PUSH_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS);
       } catch (ExecutionException | TimeoutException e) {
         why = "server " + target.nodeId() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());

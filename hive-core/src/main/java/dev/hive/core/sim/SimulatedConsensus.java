@@ -67,8 +67,20 @@ public final class SimulatedConsensus implements ChangeFeed.Consensus {
     return CompletableFuture.completedFuture(index);
   }
 
+  /** Returns what became of a write submitted to this log. */
+  public CommandStatus status(String requestId) {
+    return status(requestId, 0);
+  }
+
   @Override
-  public synchronized CommandStatus status(String requestId) {
+  public synchronized CommandStatus status(String requestId, long deadlineWhereTaken) {
+    if (ledger.outcome(requestId).isEmpty() && deadlineWhereTaken > 0) {
+      if (System.currentTimeMillis() <= deadlineWhereTaken) {
+        return new CommandStatus(requestId, CommandStatus.State.UNKNOWN, 0, "");
+      }
+      // Past its deadline: a settling entry records the refusal, as on a Raft server.
+      submitAsync(new Command.SettleRequest(), requestId, deadlineWhereTaken);
+    }
     return ledger.outcome(requestId)
         .map(o -> new CommandStatus(requestId, o.applied() ? CommandStatus.State.APPLIED : CommandStatus.State.REFUSED, o.logIndex(), o.applied() ? "" : o.refusal()))
         .orElseThrow(() -> new NotFoundException("no request " + requestId));

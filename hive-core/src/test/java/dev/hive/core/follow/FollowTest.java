@@ -143,6 +143,22 @@ class FollowTest {
   }
 
   /**
+   * A write taken while no server can be reached is of unknown outcome, and the caller is told to
+   * ask its status: once the deadline has passed, the client settles it through a server, by its
+   * deadline, though no server ever saw it (they answered "no command with request id ... is known").
+   */
+  @Test
+  void aWriteTakenWhileCutOffFromEveryServerIsSettledRefusedAfterTheHeal() {
+    client.submit(deploy("a"), "r1");
+    network.cutOff("c1");
+    assertThatThrownBy(() -> client.submit(deploy("b"), "cut-1")).isInstanceOf(OutcomeUnknownException.class);
+    network.reconnect("c1");
+    assertThat(client.status("cut-1").state()).isEqualTo(CommandStatus.State.REFUSED);
+    assertThat(log.state().apps()).doesNotContainKey("b");
+    assertThatThrownBy(() -> client.status("never-taken")).isInstanceOf(NotFoundException.class);
+  }
+
+  /**
    * A write held up in the network (a partition) reaches a server after its caller was told its
    * outcome is unknown and can never apply after its deadline: the server keeps that deadline,
    * and the write is refused (PartitionIT saw it apply, with a fresh deadline, after the heal).
