@@ -275,27 +275,40 @@ public final class TcpTransport implements Transport {
       return CompletableFuture.failedFuture(new UnavailableException("the transport is closed"));
     }
     CompletableFuture<byte[]> result = new CompletableFuture<>();
+    Link[] sentOn = new Link[1];
+    long[] sentAt = new long[1];
     io.execute(() -> {
       try {
         Link c = connection(target, timeout);
-        long sentAt = System.nanoTime();
-        result.whenComplete((reply, error) -> {
-          if (error instanceof TimeoutException) {
-            c.unansweredSince(sentAt);
-          }
-        });
+        synchronized (sentOn) {
+          sentOn[0] = c;
+          sentAt[0] = System.nanoTime();
+        }
         c.send(Frame.of(Frame.REQUEST, ids.incrementAndGet(), topic, payload), result);
       } catch (IOException | RuntimeException e) {
         result.completeExceptionally(unreachable(target, e));
       }
     });
-    return withTimeout(result, target, topic, timeout);
+    // Before the caller hears of the timeout, so that its next request does not take the same connection.
+    return withTimeout(result, target, topic, timeout, () -> {
+      synchronized (sentOn) {
+        if (sentOn[0] != null) {
+          sentOn[0].unansweredSince(sentAt[0]);
+        }
+      }
+    });
   }
 
   private static CompletableFuture<byte[]> withTimeout(CompletableFuture<byte[]> f, DiscoveredPeer target, String topic, Duration timeout) {
+    return withTimeout(f, target, topic, timeout, () -> { });
+  }
+
+  private static CompletableFuture<byte[]> withTimeout(CompletableFuture<byte[]> f, DiscoveredPeer target, String topic, Duration timeout,
+      Runnable onTimeout) {
     return f.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).exceptionallyCompose(e -> {
       Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
       if (cause instanceof TimeoutException) {
+        onTimeout.run();
         return CompletableFuture.failedFuture(new HiveException(topic + " to " + target.nodeId() + " at " + target.host() + ":" + target.port()
             + " timed out after " + timeout.toMillis() + " ms"));
       }
