@@ -26,9 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Partitions between hosts in network namespaces: three daemons, one replica each; host 3 is cut
  * off from the others for 30, 60 and then 120 s. Its instance keeps running while the majority
  * clones its slot on its side; 20 writes sent to the cut-off node are each refused or of unknown
- * outcome, and none of them ever applies; within 15 s of each heal every node holds the
- * majority's state and every slot has exactly one instance. Needs root: skipped without it, a
- * failure under CI=true.
+ * outcome, and none of them ever applies; within 15 s of each heal every node lists every node
+ * ALIVE and holds the majority's state, and every slot has exactly one instance. Needs root:
+ * skipped without it, a failure under CI=true.
  */
 class PartitionIT {
   private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -57,7 +57,10 @@ class PartitionIT {
     return perNode;
   }
 
-  /** True when every node holds the same apps as a current read, and each of web's 3 slots has exactly one live instance. */
+  /**
+   * True when every node lists every node ALIVE and holds the same apps as a current read, and
+   * each of web's 3 slots has exactly one live instance.
+   */
   private boolean converged(NetnsCluster cluster) {
     Answer current = http.call(cluster.api(1), "GET", "/api/v1/apps?consistent=true", null, null);
     if (current.status() != 200) {
@@ -66,6 +69,14 @@ class PartitionIT {
     for (int h = 1; h <= cluster.size(); h++) {
       Answer apps = http.call(cluster.api(h), "GET", "/api/v1/apps", null, null);
       if (apps.status() != 200 || !replicas(apps.body()).equals(replicas(current.body()))) {
+        return false;
+      }
+      Answer nodes = http.call(cluster.api(h), "GET", "/api/v1/nodes", null, null);
+      long alive = 0;
+      for (JsonNode n : nodes.body()) {
+        alive += n.path("state").asText().equals("ALIVE") ? 1 : 0;
+      }
+      if (nodes.status() != 200 || alive != cluster.size()) {
         return false;
       }
     }
@@ -98,6 +109,7 @@ class PartitionIT {
     Path logs = Path.of("target/partition-logs").toAbsolutePath();
     try (NetnsCluster cluster = new NetnsCluster(3, dir.resolve("data"), logs).start()) {
       cluster.awaitFormed();
+      cluster.awaitVoters(3);
       ObjectNode deploy = MAPPER.createObjectNode().put("name", "web").put("command", "python3 -m http.server $PORT").put("replicas", 3)
           .put("strategy", "spread");
       deploy.putArray("ports").add(8080);
@@ -195,6 +207,7 @@ class PartitionIT {
     Path logs = Path.of("target/partition-logs").toAbsolutePath();
     try (NetnsCluster cluster = new NetnsCluster(5, dir.resolve("roles"), logs).start()) {
       cluster.awaitFormed();
+      cluster.awaitVoters(3);
       Map<Integer, String[]> roles = new TreeMap<>();
       await(Duration.ofSeconds(60), () -> {
         roles.clear();
@@ -228,8 +241,15 @@ class PartitionIT {
       await(Duration.ofSeconds(5), () -> replicas(http.call(cluster.api(client), "GET", "/api/v1/apps", null, null).body()).equals(Map.of("web", 6)),
           "the client holds the servers' state within 5 s of the heal");
       System.out.printf("PartitionIT: the cut-off client caught up %d ms after the heal%n", (System.nanoTime() - healedAt) / 1_000_000);
-      await(Duration.ofSeconds(15), () -> http.call(cluster.api(client), "GET", "/api/v1/commands/cut-client-1", null, null).status() == 200,
-          "the cut-off client's write settled");
+      Answer[] lastStatus = new Answer[1];
+      try {
+        await(Duration.ofSeconds(15), () -> {
+          lastStatus[0] = http.call(cluster.api(client), "GET", "/api/v1/commands/cut-client-1", null, null);
+          return lastStatus[0].status() == 200;
+        }, "the cut-off client's write settled");
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "; it last answered " + lastStatus[0].status() + " " + lastStatus[0].body(), e);
+      }
       assertThat(http.call(cluster.api(client), "GET", "/api/v1/commands/cut-client-1", null, null).body().path("state").asText()).isEqualTo("REFUSED");
 
       String leaderId = roles.get(leader)[0];

@@ -73,6 +73,17 @@ class ServersAndClientsIT {
     }
   }
 
+  /** True when {@code server} lists the consensus group as three voters, one of them leading, and no standby. */
+  private static boolean threeVoters(DaemonProcess server) throws IOException {
+    CliResult r = server.cli("operator", "raft", "list-peers", "--output", "json");
+    if (r.code() != 0) {
+      return false;
+    }
+    JsonNode peers = MAPPER.readTree(r.out());
+    return peers.size() == 3 && peers.findValues("voter").stream().allMatch(JsonNode::asBoolean)
+        && peers.findValues("leader").stream().filter(JsonNode::asBoolean).count() == 1;
+  }
+
   private static long count(Map<String, String> roles, String role) {
     return roles.values().stream().filter(role::equals).count();
   }
@@ -94,6 +105,10 @@ class ServersAndClientsIT {
     Map<String, String> roles = aliveRoles(first);
     assertThat(roles).containsEntry("n4", "CLIENT").containsEntry("n5", "CLIENT");
     assertThat(Files.exists(dir.resolve("n5").resolve("raft"))).as("a client holds no Raft state").isFalse();
+    await().atMost(PATIENCE).until(() -> threeVoters(first));
+    CliResult fromAClient = daemons.get(4).cli("operator", "raft", "list-peers");
+    assertThat(fromAClient.code()).isNotZero();
+    assertThat(fromAClient.err()).contains("is a client: it holds no consensus configuration; ask a server");
     DaemonProcess client = daemons.get(4);
 
     // A client takes writes (through a server) and runs instances like any node.
@@ -131,6 +146,15 @@ class ServersAndClientsIT {
       Map<String, String> now = aliveRoles(alive.get(0));
       return now.size() == 4 && count(now, "LEADER") == 1 && count(now, "SERVER") == 2 && count(now, "CLIENT") == 1;
     });
+    // A client that has caught up announces itself a server while it still follows as a
+    // listener (10 s of stable following); the group has its third voter when a server says so.
+    await().atMost(PATIENCE).until(() -> alive.stream().anyMatch(d -> {
+      try {
+        return threeVoters(d);
+      } catch (IOException e) {
+        return false;
+      }
+    }));
     System.out.printf("a client became the third server %.1f s after the leader's SIGKILL%n", (System.nanoTime() - killed) / 1e9);
 
     // A write that commits after the group's new configuration commits it too (the log is

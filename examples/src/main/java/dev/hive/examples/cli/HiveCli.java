@@ -39,6 +39,7 @@ import picocli.CommandLine;
       HiveCli.Join.class,
       HiveCli.ClusterCommand.class,
       HiveCli.CommandCommand.class,
+      HiveCli.OperatorCommand.class,
       TokenCommand.class,
       Demo.class,
       CommandLine.HelpCommand.class
@@ -421,6 +422,24 @@ public final class HiveCli implements Runnable {
         } else {
           root.out().println(token.path("token").asText());
           root.out().flush();
+        }
+      }
+    }
+  }
+
+  @Command(name = "operator", description = "Operate the servers.", subcommands = {OperatorCommand.Raft.class})
+  static final class OperatorCommand {
+    @Command(name = "raft", description = "The servers' consensus group.", subcommands = {Raft.ListPeers.class})
+    static final class Raft {
+      @Command(name = "list-peers", description = "List the consensus group as a server holds it: who votes and who leads (as `nomad operator"
+          + " raft list-peers`). A standby, which `hive node ls` on a client shows as a SERVER, is a member that does not vote yet.")
+      static final class ListPeers implements Runnable {
+        @Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+          HiveCli root = root(spec);
+          Output.print(root.out(), root.output, root.client().get("/api/v1/operator/raft/configuration").path("servers"), "id", "address", "voter", "leader");
         }
       }
     }

@@ -68,6 +68,7 @@ final class ApiRoutes {
     });
     api.route("POST", "/api/v1/cluster/join", "admin", this::join);
     api.route("GET", "/api/v1/commands/{id}", r -> ok(commandStatus(r.params().get("id"))));
+    api.route("GET", "/api/v1/operator/raft/configuration", r -> ok(consensusConfiguration()));
   }
 
   private Response ok(JsonNode body) {
@@ -115,6 +116,17 @@ final class ApiRoutes {
     // Every node's load, as membership gossip brought it: cpu and memory in use (0..1), load average.
     ObjectNode load = o.putObject("load");
     cluster.loadOf(n.id()).forEach((k, v) -> load.put(k.substring("load.".length()), v));
+    return o;
+  }
+
+  /** The consensus group, as Nomad's and Consul's `operator raft list-peers` show it. */
+  private ObjectNode consensusConfiguration() {
+    ObjectNode o = mapper.createObjectNode();
+    String leader = cluster.leaderId();
+    ArrayNode servers = o.putArray("servers");
+    for (dev.hive.core.consensus.RaftCommandLog.Peer p : cluster.consensusConfiguration()) {
+      servers.addObject().put("id", p.id()).put("address", p.address()).put("voter", p.voter()).put("leader", p.id().equals(leader));
+    }
     return o;
   }
 

@@ -504,6 +504,31 @@ public final class LocalCluster implements Cluster {
     return instances.metrics();
   }
 
+  /**
+   * The consensus group as this server holds it: each member's id, Raft address and whether it
+   * votes, voters first (Nomad's and Consul's operator raft configuration). A standby, which
+   * `hive node ls` on a client lists as a SERVER, is here a member that does not vote yet.
+   *
+   * @throws dev.hive.api.NotFoundException on a client, which holds no consensus state
+   */
+  public List<dev.hive.core.consensus.RaftCommandLog.Peer> consensusConfiguration() {
+    checkOpen();
+    if (clusterNode == null) {
+      return List.of(new dev.hive.core.consensus.RaftCommandLog.Peer(self.id(), "", true));
+    }
+    dev.hive.core.consensus.RaftCommandLog raft = clusterNode.raft();
+    if (raft == null) {
+      throw new dev.hive.api.NotFoundException("node " + self.id() + " is a client: it holds no consensus configuration; ask a server (`hive node ls`"
+          + " lists them)");
+    }
+    return raft.configuration();
+  }
+
+  /** Returns the leader this node knows, or null. */
+  public String leaderId() {
+    return clusterNode == null ? self.id() : clusterNode.leaderId();
+  }
+
   @Override
   public ClusterHealth health() {
     Map<String, String> checks = new LinkedHashMap<>();

@@ -85,6 +85,8 @@ public final class NetnsCluster implements AutoCloseable {
     List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", prefix + host, NetnsHosts.java(), "-Xmx256m",
         // -Dhive.netns.ratisLog=info: the daemons log Ratis' elections and configuration changes.
         "-Dorg.slf4j.simpleLogger.log.org.apache.ratis=" + System.getProperty("hive.netns.ratisLog", "warn"),
+        // -Dhive.netns.debug=dev.hive.core.follow: the daemons log that package at debug level.
+        "-Dorg.slf4j.simpleLogger.log." + System.getProperty("hive.netns.debug", "dev.hive.none") + "=debug",
         // Wall-clock times, so that the hosts' logs line up with each other and with the checker's faults.
         "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS", "-jar", DaemonProcess.HIVE_JAR.toString(),
         "daemon", "--data-dir", dataDir.resolve("h" + host).toString(), "--http-port", "3000", "--port", "7946", "--bind", address(host),
@@ -183,6 +185,41 @@ public final class NetnsCluster implements AutoCloseable {
       Thread.sleep(500);
     }
     throw new IllegalStateException("the " + cluster.size() + " nodes did not form one cluster within 3 minutes");
+  }
+
+  /**
+   * Waits until a server lists exactly {@code voters} members of the consensus group, every one
+   * voting. While a group grows, a joiner is a standby before it votes, and cutting one of two
+   * voters then stops the group until the heal: that is Raft, not what a partition test means
+   * to try; and a standby is a client a few seconds later.
+   */
+  public void awaitVoters(int voters) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    long giveUp = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (System.nanoTime() < giveUp) {
+      for (int h = 1; h <= size; h++) {
+        try {
+          var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(api(h) + "/api/v1/operator/raft/configuration"))
+              .timeout(Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+          if (r.statusCode() == 200) {
+            long voting = 0;
+            var servers = mapper.readTree(r.body()).path("servers");
+            for (var s : servers) {
+              voting += s.path("voter").asBoolean() ? 1 : 0;
+            }
+            if (voting == voters && servers.size() == voters) {
+              return;
+            }
+            break;
+          }
+        } catch (java.io.IOException e) {
+          // Not up yet.
+        }
+      }
+      Thread.sleep(500);
+    }
+    throw new IllegalStateException("the consensus group did not reach " + voters + " voters within 2 minutes");
   }
 
   @Override
