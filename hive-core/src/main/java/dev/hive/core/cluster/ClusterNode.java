@@ -489,7 +489,7 @@ public final class ClusterNode implements AutoCloseable {
 
   /**
    * Returns the servers this node knows, by their cluster address: the members that announce
-   * themselves servers, this node included, and those a client learnt when it joined; the leader
+   * themselves servers or standbys (which follow the log and answer questions), this node included, and those a client learnt when it joined; the leader
    * first, then the live ones. Servers membership holds DEAD stay in the list, last: a client cut
    * off from every server sees them all dead, and must find them again as soon as the cut heals,
    * not once membership has (which took 5-6 s more in PartitionIT). Only those that LEFT are out.
@@ -501,7 +501,8 @@ public final class ClusterNode implements AutoCloseable {
     for (Member m : membership.members()) {
       if (m.state() == NodeState.LEFT) {
         left.add(m.id());
-      } else if ("server".equals(m.meta().get("role")) || (m.id().equals(nodeId) && raft != null)) {
+      } else if (RoleChanges.SERVER.equals(m.meta().get("role")) || RoleChanges.STANDBY.equals(m.meta().get("role"))
+          || (m.id().equals(nodeId) && raft != null)) {
         byId.put(m.id(), m.peer());
         if (m.state() == NodeState.DEAD) {
           dead.add(m.id());

@@ -37,6 +37,11 @@ final class RoleChanges {
 
   private final ClusterNode node;
   private final Setup setup;
+  /** What a server that votes announces as its role. */
+  static final String SERVER = "server";
+  /** What a server that follows the log without a vote announces as its role. */
+  static final String STANDBY = "standby";
+
   /** Set while this node changes role. */
   private final AtomicBoolean changing = new AtomicBoolean();
   /** This server's feed and its handler, while it is one. */
@@ -48,7 +53,7 @@ final class RoleChanges {
     this.setup = setup;
   }
 
-  /** A few times a second, whichever the role: a client follows, a server feeds. */
+  /** A few times a second, whichever the role: a client follows, a server feeds and says whether it votes. */
   void tick() {
     FollowedLog following = node.follower;
     ChangeFeed feeding = node.raft != null ? feed : null;
@@ -57,6 +62,37 @@ final class RoleChanges {
     }
     if (feeding != null) {
       feeding.tick();
+    }
+    announceVote();
+  }
+
+  /**
+   * Announces "server" while this node votes in the group and "standby" while it follows the log
+   * as a listener (a joiner told to serve, until it is made a voter; a client being made a
+   * server, once it has caught up; a listener the group does not need, until it is a client).
+   * A server lists the group's listeners as clients and a client lists each node as it
+   * announces itself: a standby that announced "server" was a SERVER on clients and a CLIENT on
+   * servers, and a test that took it for the third server killed a voter instead and lost the
+   * group's majority.
+   */
+  private void announceVote() {
+    RaftCommandLog server = node.raft;
+    String announced = node.baseMeta.get("role");
+    if (server == null || changing.get() || !(SERVER.equals(announced) || STANDBY.equals(announced))) {
+      return;
+    }
+    boolean voter;
+    try {
+      voter = server.configuration().stream().anyMatch(p -> p.id().equals(node.nodeId) && p.voter());
+    } catch (RuntimeException e) {
+      return;
+    }
+    String role = voter ? SERVER : STANDBY;
+    if (!role.equals(announced)) {
+      Map<String, String> meta = new LinkedHashMap<>(node.baseMeta);
+      meta.put("role", role);
+      node.baseMeta = Map.copyOf(meta);
+      node.membership.updateMeta(node.baseMeta);
     }
   }
 
@@ -131,7 +167,7 @@ final class RoleChanges {
       node.roleLog.use(server);
       ClusterNode.writeRole(setup.dataDir().resolve(ClusterNode.ROLE_FILE), Role.SERVER);
       Map<String, String> meta = new LinkedHashMap<>(node.baseMeta);
-      meta.put("role", "server");
+      meta.put("role", STANDBY);
       meta.put("raft", address);
       node.baseMeta = Map.copyOf(meta);
       node.membership.updateMeta(node.baseMeta);
