@@ -489,10 +489,11 @@ public final class ClusterNode implements AutoCloseable {
 
   /**
    * Returns the servers this node knows, by their cluster address: the members that announce
-   * themselves servers or standbys (which follow the log and answer questions), this node included, and those a client learnt when it joined; the leader
-   * first, then the live ones. Servers membership holds DEAD stay in the list, last: a client cut
-   * off from every server sees them all dead, and must find them again as soon as the cut heals,
-   * not once membership has (which took 5-6 s more in PartitionIT). Only those that LEFT are out.
+   * themselves servers or standbys (which follow the log and answer questions), this node
+   * included, and those a client learnt when it joined; the leader first, then the live ones.
+   * Servers membership holds DEAD stay in the list, last: a client cut off from every server
+   * sees them all dead, and must find them again as soon as the cut heals, not once membership
+   * has (which took 5-6 s more in PartitionIT). Only those that LEFT are out.
    */
   public List<DiscoveredPeer> servers() {
     Map<String, DiscoveredPeer> byId = new LinkedHashMap<>();

@@ -339,6 +339,21 @@ public final class SwimMembership {
         } else {
           syncTargets.add(others.get(random.nextInt(others.size())).peer());
         }
+        // And one member held DEAD, as Serf reconnects to failed members: nobody probes a dead
+        // one, so after a partition heals each side learns of the other only by syncing. The
+        // founder has no seeds; cut off alone, it stayed apart from the others for good.
+        List<Member> dead = new ArrayList<>();
+        for (Member m : members.values()) {
+          if (m.state() == NodeState.DEAD) {
+            dead.add(m);
+          }
+        }
+        if (!dead.isEmpty()) {
+          DiscoveredPeer reconnect = dead.get(random.nextInt(dead.size())).peer();
+          if (!syncTargets.contains(reconnect)) {
+            syncTargets.add(reconnect);
+          }
+        }
         byte[] state = encodeSync();
         // A full sync may take longer than a probe, and a late answer is still news.
         Duration syncTimeout = Duration.ofMillis(Math.max(scaled(settings.protocolPeriod()), settings.syncInterval().toMillis()));

@@ -85,6 +85,27 @@ class SwimMembershipTest {
     }
   }
 
+  /**
+   * The founder has no seed: cut off alone, it knows no live member and no address to try, and
+   * nobody probes a member held DEAD. Each node also syncs with a member it holds DEAD, as Serf
+   * reconnects to failed members; without it the founder stayed apart for good (ConsistencyIT).
+   */
+  @Test
+  void aFounderCutOffAloneIsAliveEverywhereAgainSoonAfterTheHeal() {
+    node("a", 1);
+    node("b", 2).addSeeds(List.of(new DiscoveredPeer("a", "sim", 1)));
+    node("c", 3).addSeeds(List.of(new DiscoveredPeer("a", "sim", 1)));
+    run(Duration.ofSeconds(12));
+    network.cutOff("a");
+    run(Duration.ofSeconds(30));
+    assertThat(stateOf("b", "a")).isEqualTo(NodeState.DEAD);
+    network.reconnect("a");
+    run(Duration.ofSeconds(12));
+    for (String observer : List.of("a", "b", "c")) {
+      assertThat(nodes.get(observer).members()).as(observer).extracting(Member::state).containsOnly(NodeState.ALIVE);
+    }
+  }
+
   @Test
   void aDiscoveryReportingKnownMembersAgainDoesNotMakeANodeSync() {
     threeNodesFromOneSeedEach();
